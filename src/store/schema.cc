@@ -1,0 +1,43 @@
+#include "store/schema.h"
+
+namespace plinth {
+
+const std::vector<Migration>& SchemaMigrations() {
+  static const std::vector<Migration>* migrations = new std::vector<Migration>{
+      {1,
+       "kernel: identity, artifacts, audit chain",
+       {
+           "CREATE TABLE projects (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
+           "created_at BIGINT NOT NULL, created_by TEXT NOT NULL)",
+           "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
+           "created_at BIGINT NOT NULL, created_by TEXT NOT NULL)",
+           // project_id '*' binds a role on every project (platform-wide).
+           "CREATE TABLE role_bindings (user_id TEXT NOT NULL REFERENCES users(id), "
+           "project_id TEXT NOT NULL, role TEXT NOT NULL, created_at BIGINT NOT NULL, "
+           "PRIMARY KEY (user_id, project_id, role))",
+           "CREATE TABLE tokens (id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), "
+           "token_hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL, expires_at BIGINT, "
+           "revoked_at BIGINT, created_by TEXT NOT NULL)",
+           "CREATE INDEX tokens_user ON tokens(user_id)",
+           "CREATE TABLE artifacts (project_id TEXT NOT NULL REFERENCES projects(id), "
+           "digest TEXT NOT NULL, size BIGINT NOT NULL, created_at BIGINT NOT NULL, "
+           "created_by TEXT NOT NULL, PRIMARY KEY (project_id, digest))",
+           "CREATE INDEX artifacts_digest ON artifacts(digest)",
+           // The audit chain: `record` is the canonical JSON that `hash` covers.
+           "CREATE TABLE audit_records (seq BIGINT PRIMARY KEY, time BIGINT NOT NULL, "
+           "actor TEXT NOT NULL, action TEXT NOT NULL, project TEXT NOT NULL, "
+           "outcome TEXT NOT NULL, record TEXT NOT NULL, hash TEXT NOT NULL)",
+           // One row: the chain's last sequence number and hash. Updating it first serialises
+           // audited writers (a row lock on PostgreSQL, the write lock on SQLite).
+           "CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, "
+           "hash TEXT NOT NULL)",
+           "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, "
+           "'sha256:0000000000000000000000000000000000000000000000000000000000000000')",
+           "CREATE TABLE audit_checkpoints (seq BIGINT PRIMARY KEY, time BIGINT NOT NULL, "
+           "hash TEXT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL)",
+       }},
+  };
+  return *migrations;
+}
+
+}  // namespace plinth
