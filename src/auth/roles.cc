@@ -1,0 +1,76 @@
+#include "auth/roles.h"
+
+#include <array>
+
+namespace plinth {
+namespace {
+
+struct RoleInfo {
+  Role role;
+  const char* name;
+};
+
+constexpr std::array<RoleInfo, 7> kRoles = {{
+    {Role::kViewer, "viewer"},
+    {Role::kDataScientist, "data-scientist"},
+    {Role::kValidator, "validator"},
+    {Role::kApprover, "approver"},
+    {Role::kDeployer, "deployer"},
+    {Role::kAuditor, "auditor"},
+    {Role::kAdmin, "admin"},
+}};
+
+}  // namespace
+
+std::string RoleName(Role role) {
+  for (const auto& r : kRoles) {
+    if (r.role == role) return r.name;
+  }
+  return "unknown";
+}
+
+std::optional<Role> ParseRole(std::string_view name) {
+  for (const auto& r : kRoles) {
+    if (name == r.name) return r.role;
+  }
+  return std::nullopt;
+}
+
+const std::vector<Role>& AllRoles() {
+  static const std::vector<Role>* roles = new std::vector<Role>{
+      Role::kViewer,   Role::kDataScientist, Role::kValidator, Role::kApprover,
+      Role::kDeployer, Role::kAuditor,       Role::kAdmin};
+  return *roles;
+}
+
+std::string PermissionName(Permission permission) {
+  switch (permission) {
+    case Permission::kProjectCreate: return "project.create";
+    case Permission::kProjectRead: return "project.read";
+    case Permission::kUserManage: return "user.manage";
+    case Permission::kTokenManageAny: return "token.manage";
+    case Permission::kArtifactWrite: return "artifact.write";
+    case Permission::kArtifactRead: return "artifact.read";
+    case Permission::kAuditRead: return "audit.read";
+  }
+  return "unknown";
+}
+
+bool RoleGrants(Role role, Permission permission) {
+  switch (permission) {
+    case Permission::kProjectRead:
+    case Permission::kArtifactRead:
+      return true;  // every role reads the projects it is bound to
+    case Permission::kArtifactWrite:
+      return role == Role::kDataScientist;
+    case Permission::kProjectCreate:
+    case Permission::kUserManage:
+    case Permission::kTokenManageAny:
+      return role == Role::kAdmin;
+    case Permission::kAuditRead:
+      return role == Role::kAuditor || role == Role::kAdmin;
+  }
+  return false;
+}
+
+}  // namespace plinth

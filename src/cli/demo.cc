@@ -1,0 +1,192 @@
+// `plinth demo`: the platform's story so far, in a fresh home, through the same client interface
+// the CLI uses. Later capabilities extend it into the whole journey.
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "cli/cli.h"
+#include "cli/output.h"
+#include "core/errors.h"
+#include "core/sha256.h"
+#include "platform/home.h"
+
+#ifndef PLINTH_SOURCE_DIR
+#define PLINTH_SOURCE_DIR "."
+#endif
+
+namespace plinth {
+namespace {
+
+std::string FindExampleData(const std::string& name) {
+  std::vector<std::string> candidates;
+  if (const char* env = std::getenv("PLINTH_EXAMPLES"); env != nullptr) {
+    candidates.push_back(std::string(env) + "/data/" + name);
+  }
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    candidates.push_back((exe.parent_path() / "../examples/data" / name).string());
+    candidates.push_back((exe.parent_path() / "../share/plinth/examples/data" / name).string());
+  }
+  candidates.push_back(std::string(PLINTH_SOURCE_DIR) + "/examples/data/" + name);
+  for (const auto& c : candidates) {
+    if (std::filesystem::exists(c, ec)) return std::filesystem::absolute(c).lexically_normal();
+  }
+  return "";
+}
+
+class DemoPrinter {
+ public:
+  explicit DemoPrinter(bool quiet) : quiet_(quiet) {}
+  void Step(const std::string& title) {
+    if (!quiet_) std::cout << "\n" << ++step_ << ". " << title << "\n";
+  }
+  void Ok(const std::string& text) {
+    if (!quiet_) std::cout << "   ok       " << text << "\n";
+  }
+  // An action the platform must refuse; a success here is a failure of the demo.
+  Status Refused(const std::string& what, const Status& s, absl::StatusCode expected) {
+    if (s.code() != expected) {
+      return absl::InternalError("demo: expected '" + what + "' to be refused with " +
+                                 WireCodeFor(expected) + ", got: " + s.ToString());
+    }
+    if (!quiet_) {
+      std::cout << "   refused  " << what << "\n            -> " << WireCodeFor(s.code())
+                << " (exit " << ExitCodeFor(s) << "): " << s.message() << "\n";
+    }
+    return absl::OkStatus();
+  }
+  std::ostream& out() { return std::cout; }
+  bool quiet() const { return quiet_; }
+
+ private:
+  bool quiet_;
+  int step_ = 0;
+};
+
+}  // namespace
+
+Status RunDemo(const std::string& home_arg, bool json) {
+  std::string home_dir = home_arg;
+  if (home_dir.empty()) {
+    char tmpl[] = "/tmp/plinth-demo-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) return absl::InternalError("cannot create a temporary folder");
+    home_dir = std::string(tmpl) + "/home";
+  }
+  DemoPrinter p(json);
+  if (!json) {
+    std::cout << "Plinth demo: a governed platform kernel in a fresh home\n";
+  }
+
+  p.Step("Create a home: SQLite metadata store, artifact folder, Ed25519 signing key");
+  ASSIGN_OR_RETURN(InitResult init, Platform::Init(home_dir, ""));
+  p.Ok("home " + init.home + " (first admin token shown once, kept in credentials, mode 0600)");
+  ASSIGN_OR_RETURN(HomeConfig home, LoadHome(init.home));
+  ASSIGN_OR_RETURN(std::unique_ptr<Platform> opened, Platform::Open(home));
+  std::shared_ptr<Platform> platform = std::move(opened);
+  LocalPlatformClient admin(platform, init.token);
+
+  p.Step("An admin sets up a project and people in separate roles");
+  RETURN_IF_ERROR(admin.Call("project.create", {{"name", "credit-risk"}}).status());
+  RETURN_IF_ERROR(admin.Call("project.create", {{"name", "fraud"}}).status());
+  p.Ok("projects credit-risk and fraud");
+  struct Person {
+    const char* name;
+    const char* role;
+    const char* project;
+  };
+  const Person people[] = {{"dana", "data-scientist", "credit-risk"},
+                           {"victor", "validator", "credit-risk"},
+                           {"avery", "approver", "credit-risk"},
+                           {"dev", "deployer", "credit-risk"},
+                           {"audra", "auditor", ""},
+                           {"frank", "data-scientist", "fraud"}};
+  std::map<std::string, std::unique_ptr<LocalPlatformClient>> as;
+  for (const auto& person : people) {
+    Json req = {{"name", person.name}, {"role", person.role}};
+    if (*person.project) req["project"] = person.project;
+    RETURN_IF_ERROR(admin.Call("user.create", req).status());
+    ASSIGN_OR_RETURN(Json token, admin.Call("token.create", {{"user", person.name}, {"ttl", "1d"}}));
+    as[person.name] = std::make_unique<LocalPlatformClient>(platform, token["token"]);
+    p.Ok(std::string(person.name) + ": " + person.role + " on " +
+         (*person.project ? person.project : "every project") + ", token expires in 1 day");
+  }
+
+  p.Step("The data scientist stores a data set as a content-addressed artifact");
+  std::string data = FindExampleData("lending_club.csv");
+  if (data.empty()) return absl::NotFoundError("demo data lending_club.csv not found");
+  ASSIGN_OR_RETURN(Json put, as["dana"]->PutArtifact("credit-risk", data, nullptr));
+  std::string digest = put["digest"];
+  p.Ok("lending_club.csv -> " + digest + " (" + HumanBytes(put["size"].get<int64_t>()) + ")");
+  ASSIGN_OR_RETURN(Json again, as["dana"]->PutArtifact("credit-risk", data, nullptr));
+  p.Ok(std::string("stored again: same digest, not written twice: ") +
+       (again["digest"] == put["digest"] ? "yes" : "NO"));
+  std::string copy = home_dir + "/../lending_club.copy.csv";
+  RETURN_IF_ERROR(as["victor"]->GetArtifact(digest, copy, nullptr));
+  ASSIGN_OR_RETURN(std::string copy_digest, Sha256File(copy));
+  if (copy_digest != digest) return absl::InternalError("demo: the copy does not match");
+  p.Ok("the validator reads it back, verified on read: " + copy_digest.substr(0, 19) + "...");
+
+  p.Step("The platform refuses what roles and projects do not allow");
+  RETURN_IF_ERROR(p.Refused("the validator stores an artifact",
+                            as["victor"]->PutArtifact("credit-risk", data, nullptr).status(),
+                            absl::StatusCode::kPermissionDenied));
+  RETURN_IF_ERROR(p.Refused("frank (fraud project) reads a credit-risk artifact",
+                            as["frank"]->GetArtifact(digest, copy + ".2", nullptr),
+                            absl::StatusCode::kNotFound));
+  RETURN_IF_ERROR(p.Refused("the data scientist creates a user",
+                            as["dana"]->Call("user.create", {{"name", "mallory"},
+                                                             {"role", "admin"}})
+                                .status(),
+                            absl::StatusCode::kPermissionDenied));
+  ASSIGN_OR_RETURN(Json dana_tokens, as["dana"]->Call("token.list", Json::object()));
+  std::string dana_token_id = dana_tokens["tokens"][0]["id"];
+  RETURN_IF_ERROR(admin.Call("token.revoke", {{"id", dana_token_id}}).status());
+  RETURN_IF_ERROR(p.Refused("dana's token after the admin revoked it",
+                            as["dana"]->Call("whoami", Json::object()).status(),
+                            absl::StatusCode::kUnauthenticated));
+
+  p.Step("The auditor verifies the hash-chained, signed audit log");
+  ASSIGN_OR_RETURN(Json verify, as["audra"]->Call("audit.verify", Json::object()));
+  if (!verify.value("ok", false)) {
+    return absl::DataLossError("demo: audit chain broken: " + verify.value("reason", ""));
+  }
+  p.Ok("audit chain intact: " + verify["records"].dump() + " records, " +
+       verify["checkpoints"].dump() + " signed checkpoints");
+  ASSIGN_OR_RETURN(Json tail, as["audra"]->Call("audit.tail", {{"n", 8}}));
+  if (!p.quiet()) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& r : tail["records"]) {
+      rows.push_back({Cell(r["seq"]), Cell(r["actor"]), Cell(r["action"]), Cell(r["resource"]),
+                      Cell(r["outcome"])});
+    }
+    std::cout << "\n";
+    PrintTable(std::cout, {"SEQ", "ACTOR", "ACTION", "RESOURCE", "OUTCOME"}, rows);
+  }
+  std::string export_path = home_dir + "/../audit-export.jsonl";
+  RETURN_IF_ERROR(as["audra"]->ExportAudit(export_path));
+  p.Ok("exported to " + std::filesystem::path(export_path).lexically_normal().string() +
+       " (check it offline with `plinth audit verify --file`)");
+
+  if (json) {
+    std::cout << Json{{"home", init.home},
+                      {"artifact", digest},
+                      {"audit_records", verify["records"]},
+                      {"audit_intact", true},
+                      {"audit_export",
+                       std::filesystem::path(export_path).lexically_normal().string()}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << "\nDone. Explore the home yourself:\n"
+              << "  plinth --home " << init.home << " audit tail\n"
+              << "  plinth --home " << init.home << " user list\n"
+              << "  plinth --home " << init.home << " server --listen 127.0.0.1:8080\n";
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace plinth

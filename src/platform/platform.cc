@@ -1,0 +1,569 @@
+#include "platform/platform.h"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include "absl/strings/str_join.h"
+#include "core/errors.h"
+#include "core/files.h"
+#include "core/ids.h"
+#include "core/random.h"
+#include "core/sha256.h"
+
+namespace plinth {
+namespace {
+
+struct OpContext {
+  Platform& platform;
+  Transaction& tx;
+  const Principal& principal;
+  const IdentityStore& identity;
+  AuditEvent& audit;
+  // Work to run after the transaction ends, whose result becomes the operation's (for reads that
+  // open their own transactions, such as verifying the audit chain).
+  std::function<StatusOr<Json>()> after_transaction;
+};
+
+using Handler = StatusOr<Json> (*)(OpContext&, const Json&);
+
+std::string Str(const Json& request, const char* field) {
+  auto it = request.find(field);
+  if (it == request.end() || !it->is_string()) return "";
+  return it->get<std::string>();
+}
+
+std::string GrantingRoles(Permission permission) {
+  std::vector<std::string> names;
+  for (Role r : AllRoles()) {
+    if (RoleGrants(r, permission)) names.push_back(RoleName(r));
+  }
+  return absl::StrJoin(names, " or ");
+}
+
+std::string DescribeBindings(const Principal& p) {
+  if (p.bindings.empty()) return p.user.name + " has no roles";
+  std::vector<std::string> parts;
+  for (const auto& b : p.bindings) parts.push_back(RoleName(b.role) + " on " + b.project_name);
+  return p.user.name + " has " + absl::StrJoin(parts, ", ");
+}
+
+Status RequirePlatformWide(const OpContext& ctx, Permission permission) {
+  if (ctx.principal.CanPlatformWide(permission)) return absl::OkStatus();
+  return absl::PermissionDeniedError(ctx.audit.action + " requires a platform-wide " +
+                                     GrantingRoles(permission) + " role; " +
+                                     DescribeBindings(ctx.principal));
+}
+
+// A project the caller holds no role in does not exist for them (NotFound); one they can see but
+// not act on is PermissionDenied.
+StatusOr<Project> AuthorizeProject(Transaction& tx, const IdentityStore& identity,
+                                   const Principal& principal, const std::string& action,
+                                   const std::string& name, Permission permission) {
+  RETURN_IF_ERROR(ValidateName("project name", name));
+  auto project = identity.FindProject(tx, name);
+  if (absl::IsNotFound(project.status()) ||
+      (project.ok() && !principal.HasAnyRoleOn(project->id))) {
+    return absl::NotFoundError("project '" + name + "' not found");
+  }
+  RETURN_IF_ERROR(project.status());
+  if (!principal.Can(permission, project->id)) {
+    return absl::PermissionDeniedError(action + " on project '" + name + "' requires the " +
+                                       GrantingRoles(permission) + " role; " +
+                                       DescribeBindings(principal));
+  }
+  return *project;
+}
+
+Json TimeOrNull(const std::optional<int64_t>& micros) {
+  return micros ? Json(FormatTime(*micros)) : Json(nullptr);
+}
+
+Json BindingsJson(const std::vector<RoleBinding>& bindings) {
+  Json roles = Json::array();
+  for (const auto& b : bindings) {
+    roles.push_back({{"role", RoleName(b.role)}, {"project", b.project_name}});
+  }
+  return roles;
+}
+
+Json TokenJson(const TokenInfo& t) {
+  std::string state = t.revoked_at ? "revoked" : "active";
+  return {{"id", t.id},
+          {"user", t.user},
+          {"created", FormatTime(t.created_at)},
+          {"expires", TimeOrNull(t.expires_at)},
+          {"revoked", TimeOrNull(t.revoked_at)},
+          {"created_by", t.created_by}};
+}
+
+StatusOr<Role> RoleFromRequest(const Json& request) {
+  std::string name = Str(request, "role");
+  auto role = ParseRole(name);
+  if (!role) {
+    std::vector<std::string> names;
+    for (Role r : AllRoles()) names.push_back(RoleName(r));
+    return absl::InvalidArgumentError("unknown role '" + name.substr(0, 64) +
+                                      "'; expected one of: " + absl::StrJoin(names, ", "));
+  }
+  return *role;
+}
+
+// The project a role is bound to: the named project, or every project when none is named.
+StatusOr<std::pair<std::string, std::string>> BindingProject(OpContext& ctx,
+                                                             const Json& request) {
+  std::string name = Str(request, "project");
+  if (name.empty() || name == kAllProjects) {
+    return std::make_pair(std::string(kAllProjects), std::string(kAllProjects));
+  }
+  ASSIGN_OR_RETURN(Project p, ctx.identity.FindProject(ctx.tx, name));
+  return std::make_pair(p.id, p.name);
+}
+
+StatusOr<Json> Whoami(OpContext& ctx, const Json&) {
+  return Json{{"user", ctx.principal.user.name}, {"roles", BindingsJson(ctx.principal.bindings)}};
+}
+
+StatusOr<Json> ProjectCreate(OpContext& ctx, const Json& req) {
+  RETURN_IF_ERROR(RequirePlatformWide(ctx, Permission::kProjectCreate));
+  ASSIGN_OR_RETURN(Project p,
+                   ctx.identity.CreateProject(ctx.tx, Str(req, "name"), ctx.principal.user.name));
+  ctx.audit.project = p.name;
+  ctx.audit.resource = "project/" + p.name;
+  return Json{{"id", p.id}, {"name", p.name}, {"created", FormatTime(p.created_at)}};
+}
+
+StatusOr<Json> ProjectList(OpContext& ctx, const Json&) {
+  ASSIGN_OR_RETURN(std::vector<Project> all, ctx.identity.ListProjects(ctx.tx));
+  Json out = Json::array();
+  for (const auto& p : all) {
+    if (!ctx.principal.HasAnyRoleOn(p.id)) continue;
+    out.push_back({{"id", p.id},
+                   {"name", p.name},
+                   {"created", FormatTime(p.created_at)},
+                   {"created_by", p.created_by}});
+  }
+  return Json{{"projects", out}};
+}
+
+StatusOr<Json> GrantRole(OpContext& ctx, const User& user, const Json& req) {
+  ASSIGN_OR_RETURN(Role role, RoleFromRequest(req));
+  ASSIGN_OR_RETURN(auto project, BindingProject(ctx, req));
+  RETURN_IF_ERROR(ctx.identity.Bind(ctx.tx, user.id, project.first, role));
+  ctx.audit.project = project.second == kAllProjects ? "" : project.second;
+  ctx.audit.resource = "user/" + user.name;
+  ctx.audit.details = {{"user", user.name}, {"role", RoleName(role)}, {"project", project.second}};
+  ASSIGN_OR_RETURN(auto bindings, ctx.identity.BindingsOf(ctx.tx, user.id));
+  return Json{{"id", user.id}, {"name", user.name}, {"roles", BindingsJson(bindings)}};
+}
+
+StatusOr<Json> UserCreate(OpContext& ctx, const Json& req) {
+  RETURN_IF_ERROR(RequirePlatformWide(ctx, Permission::kUserManage));
+  ASSIGN_OR_RETURN(User user,
+                   ctx.identity.CreateUser(ctx.tx, Str(req, "name"), ctx.principal.user.name));
+  return GrantRole(ctx, user, req);
+}
+
+StatusOr<Json> UserGrant(OpContext& ctx, const Json& req) {
+  RETURN_IF_ERROR(RequirePlatformWide(ctx, Permission::kUserManage));
+  ASSIGN_OR_RETURN(User user, ctx.identity.FindUser(ctx.tx, Str(req, "name")));
+  return GrantRole(ctx, user, req);
+}
+
+StatusOr<Json> UserList(OpContext& ctx, const Json&) {
+  RETURN_IF_ERROR(RequirePlatformWide(ctx, Permission::kUserManage));
+  ASSIGN_OR_RETURN(auto users, ctx.identity.ListUsers(ctx.tx));
+  Json out = Json::array();
+  for (const auto& u : users) {
+    ASSIGN_OR_RETURN(auto bindings, ctx.identity.BindingsOf(ctx.tx, u.id));
+    out.push_back({{"id", u.id},
+                   {"name", u.name},
+                   {"created", FormatTime(u.created_at)},
+                   {"roles", BindingsJson(bindings)}});
+  }
+  return Json{{"users", out}};
+}
+
+StatusOr<Json> TokenCreate(OpContext& ctx, const Json& req) {
+  std::string user_name = Str(req, "user");
+  if (user_name != ctx.principal.user.name) {
+    RETURN_IF_ERROR(RequirePlatformWide(ctx, Permission::kTokenManageAny));
+  }
+  int64_t ttl = 0;
+  std::string ttl_text = Str(req, "ttl");
+  if (!ttl_text.empty()) {
+    auto parsed = ParseDuration(ttl_text);
+    if (!parsed) {
+      return absl::InvalidArgumentError("ttl '" + ttl_text.substr(0, 32) +
+                                        "' is not a duration; expected e.g. 90s, 15m, 1h or 30d");
+    }
+    ttl = *parsed;
+  }
+  ASSIGN_OR_RETURN(User user, ctx.identity.FindUser(ctx.tx, user_name));
+  ASSIGN_OR_RETURN(IssuedToken issued,
+                   ctx.identity.CreateToken(ctx.tx, user, ttl, ctx.principal.user.name));
+  ctx.audit.resource = "token/" + issued.info.id;
+  ctx.audit.details = {{"token_id", issued.info.id},
+                       {"user", user.name},
+                       {"expires", TimeOrNull(issued.info.expires_at)}};
+  return Json{{"id", issued.info.id},
+              {"token", issued.token},
+              {"user", user.name},
+              {"expires", TimeOrNull(issued.info.expires_at)}};
+}
+
+StatusOr<Json> TokenList(OpContext& ctx, const Json&) {
+  bool all = ctx.principal.CanPlatformWide(Permission::kTokenManageAny);
+  ASSIGN_OR_RETURN(auto tokens,
+                   ctx.identity.ListTokens(ctx.tx, all ? "" : ctx.principal.user.id));
+  Json out = Json::array();
+  for (const auto& t : tokens) out.push_back(TokenJson(t));
+  return Json{{"tokens", out}};
+}
+
+StatusOr<Json> TokenRevoke(OpContext& ctx, const Json& req) {
+  std::string id = Str(req, "id");
+  auto token = ctx.identity.FindToken(ctx.tx, id);
+  bool admin = ctx.principal.CanPlatformWide(Permission::kTokenManageAny);
+  // Another user's token does not exist for a non-admin.
+  if (absl::IsNotFound(token.status()) ||
+      (token.ok() && !admin && token->user != ctx.principal.user.name)) {
+    return absl::NotFoundError("token '" + id.substr(0, 64) + "' not found");
+  }
+  RETURN_IF_ERROR(token.status());
+  RETURN_IF_ERROR(ctx.identity.RevokeToken(ctx.tx, id));
+  ctx.audit.resource = "token/" + id;
+  ctx.audit.details = {{"token_id", id}, {"user", token->user}};
+  ASSIGN_OR_RETURN(TokenInfo after, ctx.identity.FindToken(ctx.tx, id));
+  return TokenJson(after);
+}
+
+StatusOr<Json> ArtifactList(OpContext& ctx, const Json& req) {
+  ASSIGN_OR_RETURN(Project p, AuthorizeProject(ctx.tx, ctx.identity, ctx.principal,
+                                               ctx.audit.action, Str(req, "project"),
+                                               Permission::kArtifactRead));
+  ASSIGN_OR_RETURN(QueryResult r,
+                   ctx.tx.Query("SELECT digest, size, created_at, created_by FROM artifacts "
+                                "WHERE project_id = ? ORDER BY created_at, digest",
+                                {p.id}));
+  Json out = Json::array();
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    out.push_back({{"digest", r.TextOrEmpty(i, 0)},
+                   {"size", r.IntOrZero(i, 1)},
+                   {"created", FormatTime(r.IntOrZero(i, 2))},
+                   {"created_by", r.TextOrEmpty(i, 3)}});
+  }
+  return Json{{"project", p.name}, {"artifacts", out}};
+}
+
+StatusOr<Json> AuditTail(OpContext& ctx, const Json& req) {
+  RETURN_IF_ERROR(RequirePlatformWide(ctx, Permission::kAuditRead));
+  int64_t n = req.contains("n") && req["n"].is_number_integer() ? req["n"].get<int64_t>() : 20;
+  if (n < 1 || n > 10000) return absl::InvalidArgumentError("n must be between 1 and 10000");
+  ASSIGN_OR_RETURN(auto records, ctx.platform.audit().Tail(ctx.tx, static_cast<int>(n)));
+  return Json{{"records", records}};
+}
+
+StatusOr<Json> AuditVerify(OpContext& ctx, const Json&) {
+  RETURN_IF_ERROR(RequirePlatformWide(ctx, Permission::kAuditRead));
+  Platform* platform = &ctx.platform;
+  ctx.after_transaction = [platform]() -> StatusOr<Json> {
+    ASSIGN_OR_RETURN(AuditVerifyReport report, platform->audit().VerifyStore(platform->store()));
+    return Json{{"ok", report.ok},
+                {"records", report.records},
+                {"checkpoints", report.checkpoints},
+                {"first_bad_seq", report.first_bad_seq},
+                {"reason", report.reason}};
+  };
+  return Json::object();
+}
+
+StatusOr<Json> AuditKey(OpContext& ctx, const Json&) {
+  const SigningKey& key = ctx.platform.signing_key();
+  return Json{{"algorithm", "ed25519"}, {"key_id", key.KeyId()},
+              {"public_key", HexEncode(key.public_key())}};
+}
+
+const std::map<std::string, Handler>& Handlers() {
+  static const auto* handlers = new std::map<std::string, Handler>{
+      {"whoami", Whoami},         {"project.create", ProjectCreate},
+      {"project.list", ProjectList}, {"user.create", UserCreate},
+      {"user.grant", UserGrant},     {"user.list", UserList},
+      {"token.create", TokenCreate}, {"token.list", TokenList},
+      {"token.revoke", TokenRevoke}, {"artifact.list", ArtifactList},
+      {"audit.tail", AuditTail},     {"audit.verify", AuditVerify},
+      {"audit.key", AuditKey},
+  };
+  return *handlers;
+}
+
+// What a request is about, for its audit record until the handler says more precisely: the
+// operation's noun and the request's identifying field ("user/alice").
+std::string DefaultResource(const OperationSpec& spec, const Json& request) {
+  std::string noun = spec.name.substr(0, spec.name.find('.'));
+  for (const char* field : {"name", "id", "user", "project"}) {
+    if (request.is_object() && request.contains(field) && request[field].is_string()) {
+      return noun + "/" + request[field].get<std::string>().substr(0, 128);
+    }
+  }
+  return "";
+}
+
+Status CheckEmptyOrAbsent(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return absl::OkStatus();
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return absl::AlreadyExistsError(dir + " exists and is not a folder");
+  }
+  if (std::filesystem::exists(dir + "/config.json", ec)) {
+    return absl::AlreadyExistsError(dir + " is already a Plinth home");
+  }
+  if (!std::filesystem::is_empty(dir, ec)) {
+    return absl::AlreadyExistsError(dir + " is not empty; choose a new folder for the home");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Platform::Platform(HomeConfig home, Clock* clock, SigningKey key, std::string hmac_key,
+                   const PlatformOptions& options)
+    : home_(std::move(home)),
+      clock_(clock),
+      key_(std::move(key)),
+      options_(options),
+      identity_(clock) {
+  audit_ = std::make_unique<AuditLog>(&key_, std::move(hmac_key), clock_, options.checkpoint_every);
+}
+
+Platform::~Platform() = default;
+
+StatusOr<InitResult> Platform::Init(const std::string& dir_in, const std::string& store_url,
+                                    const PlatformOptions& options) {
+  std::string dir = std::filesystem::absolute(dir_in).lexically_normal().string();
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  RETURN_IF_ERROR(CheckEmptyOrAbsent(dir));
+  std::string parent = std::filesystem::path(dir).parent_path().string();
+  RETURN_IF_ERROR(MakeDirectories(parent, 0755));
+  std::string staging = dir + ".init-" + RandomHex(4);
+  auto cleanup = [&] {
+    std::error_code ec;
+    std::filesystem::remove_all(staging, ec);
+  };
+  auto build = [&]() -> StatusOr<InitResult> {
+    HomeConfig paths = HomePaths(staging);
+    RETURN_IF_ERROR(MakeDirectories(staging + "/keys", 0700));
+    SigningKey key = SigningKey::Generate();
+    RETURN_IF_ERROR(key.Save(paths.signing_key_path));
+    RETURN_IF_ERROR(WriteFileAtomic(paths.public_key_path, key.KeyId() + "\n", 0644, false));
+    std::string hmac_key = RandomHex(32);
+    RETURN_IF_ERROR(WriteFileAtomic(paths.hmac_key_path, hmac_key + "\n", 0600, false));
+    std::string url_as_given = store_url.empty() ? "sqlite:metadata.db" : store_url;
+    if (!store_url.empty()) paths.store_url = store_url;
+    Clock* clock = options.clock != nullptr ? options.clock : SystemClock();
+    InitResult result;
+    {
+      ASSIGN_OR_RETURN(auto store, OpenMetadataStore(paths.store_url, options.store));
+      IdentityStore identity(clock);
+      AuditLog audit(&key, hmac_key, clock, options.checkpoint_every);
+      RETURN_IF_ERROR(store->RunInTransaction([&](Transaction& tx) -> Status {
+        auto admin = identity.CreateUser(tx, "admin", "plinth init");
+        if (absl::IsAlreadyExists(admin.status())) {
+          return absl::AlreadyExistsError(
+              "the metadata store already has an admin user: it belongs to another home");
+        }
+        RETURN_IF_ERROR(admin.status());
+        RETURN_IF_ERROR(identity.Bind(tx, admin->id, kAllProjects, Role::kAdmin));
+        ASSIGN_OR_RETURN(IssuedToken token, identity.CreateToken(tx, *admin, 0, "plinth init"));
+        result.token = token.token;
+        AuditEvent event;
+        event.actor = "admin";
+        event.action = "platform.init";
+        event.resource = "platform";
+        event.request_id = NewId(*clock);
+        event.outcome = "ok";
+        event.details = {{"store", store->backend()}, {"token_id", token.info.id}};
+        RETURN_IF_ERROR(audit.Append(tx, event).status());
+        return audit.Checkpoint(tx);
+      }));
+    }
+    RETURN_IF_ERROR(MakeDirectories(paths.artifacts_dir, 0700));
+    Json credentials = {{"user", "admin"}, {"token", result.token}};
+    RETURN_IF_ERROR(
+        WriteFileAtomic(paths.credentials_path, credentials.dump(2) + "\n", 0600, false));
+    RETURN_IF_ERROR(WriteHomeConfig(paths, url_as_given));
+    std::error_code ec;
+    if (std::filesystem::exists(dir, ec)) std::filesystem::remove(dir, ec);  // empty, checked
+    if (::rename(staging.c_str(), dir.c_str()) != 0) {
+      return absl::InternalError("cannot move the new home into place at " + dir);
+    }
+    RETURN_IF_ERROR(SyncDirectory(parent.empty() ? "." : parent));
+    result.home = dir;
+    result.user = "admin";
+    return result;
+  };
+  auto result = build();
+  if (!result.ok()) cleanup();
+  return result;
+}
+
+StatusOr<std::unique_ptr<Platform>> Platform::Open(const HomeConfig& home,
+                                                   const PlatformOptions& options) {
+  ASSIGN_OR_RETURN(SigningKey key, SigningKey::Load(home.signing_key_path));
+  ASSIGN_OR_RETURN(std::string hmac_text, ReadFile(home.hmac_key_path));
+  while (!hmac_text.empty() && hmac_text.back() == '\n') hmac_text.pop_back();
+  Clock* clock = options.clock != nullptr ? options.clock : SystemClock();
+  std::unique_ptr<Platform> platform(
+      new Platform(home, clock, std::move(key), std::move(hmac_text), options));
+  ASSIGN_OR_RETURN(platform->store_, OpenMetadataStore(home.store_url, options.store));
+  ASSIGN_OR_RETURN(platform->artifacts_, CreateLocalArtifactStore(home.artifacts_dir));
+  return platform;
+}
+
+void Platform::RecordFailure(const OperationSpec& spec, const std::string& actor,
+                             AuditEvent event, const Status& status) {
+  if (!spec.mutating) return;
+  event.actor = actor.empty() ? "-" : actor;
+  event.action = spec.name;
+  bool denied = absl::IsPermissionDenied(status) || absl::IsUnauthenticated(status);
+  event.outcome = denied ? "denied" : "error:" + WireCodeFor(status.code());
+  event.details["error"] = std::string(status.message()).substr(0, 500);
+  // Best effort: if even this cannot be written, the change was refused anyway.
+  store_->RunInTransaction(
+      [&](Transaction& tx) -> Status { return audit_->Append(tx, event).status(); })
+      .IgnoreError();
+}
+
+StatusOr<Json> Platform::Call(const std::string& op, const std::string& token,
+                              const Json& request, const std::string& request_id) {
+  const OperationSpec* spec = FindOperation(op);
+  auto handler = Handlers().find(op);
+  if (spec == nullptr || handler == Handlers().end()) {
+    return absl::NotFoundError("unknown operation '" + op.substr(0, 64) + "'");
+  }
+  AuditEvent event;
+  event.action = spec->name;
+  event.request_id = request_id;
+  event.resource = DefaultResource(*spec, request);
+  std::string actor;
+  Json result;
+  std::function<StatusOr<Json>()> after;
+  auto body = [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Principal principal, identity_.Authenticate(tx, token));
+    actor = principal.user.name;
+    event.actor = actor;
+    RETURN_IF_ERROR(ValidateRequest(*spec, request));
+    OpContext ctx{*this, tx, principal, identity_, event, nullptr};
+    ASSIGN_OR_RETURN(result, handler->second(ctx, request));
+    after = std::move(ctx.after_transaction);
+    if (spec->mutating) {
+      event.outcome = "ok";
+      RETURN_IF_ERROR(audit_->Append(tx, event).status());
+    }
+    return absl::OkStatus();
+  };
+  Status s = spec->mutating ? store_->RunInTransaction(body) : store_->RunReadOnly(body);
+  if (!s.ok()) {
+    RecordFailure(*spec, actor, event, s);
+    return s;
+  }
+  if (after) return after();
+  return result;
+}
+
+StatusOr<Principal> Platform::Authenticate(const std::string& token) {
+  Principal principal;
+  RETURN_IF_ERROR(store_->RunReadOnly([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(principal, identity_.Authenticate(tx, token));
+    return absl::OkStatus();
+  }));
+  return principal;
+}
+
+StatusOr<Json> Platform::PutArtifact(const std::string& token, const std::string& project_name,
+                                     const ByteSource& source, const std::string& request_id) {
+  const OperationSpec& spec = *FindOperation("artifact.put");
+  AuditEvent event;
+  event.action = spec.name;
+  event.request_id = request_id;
+  event.project = project_name.substr(0, 64);
+  event.resource = "project/" + project_name.substr(0, 64);
+  std::string actor;
+  Project project;
+  Status allowed = store_->RunReadOnly([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Principal principal, identity_.Authenticate(tx, token));
+    actor = principal.user.name;
+    ASSIGN_OR_RETURN(project, AuthorizeProject(tx, identity_, principal, spec.name, project_name,
+                                               Permission::kArtifactWrite));
+    return absl::OkStatus();
+  });
+  if (!allowed.ok()) {
+    RecordFailure(spec, actor, event, allowed);
+    return allowed;
+  }
+  auto info = artifacts_->Put(source, "", options_.max_artifact_bytes);
+  if (!info.ok()) {
+    RecordFailure(spec, actor, event, info.status());
+    return info.status();
+  }
+  event.actor = actor;
+  event.resource = "artifact/" + info->digest;
+  event.outcome = "ok";
+  event.details = {{"digest", info->digest}, {"size", info->size}};
+  Status s = store_->RunInTransaction([&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Execute(
+        "INSERT INTO artifacts (project_id, digest, size, created_at, created_by) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        {project.id, info->digest, info->size, clock_->NowMicros(), actor}));
+    return audit_->Append(tx, event).status();
+  });
+  if (!s.ok()) {
+    RecordFailure(spec, actor, event, s);
+    return s;
+  }
+  return Json{{"digest", info->digest}, {"size", info->size}, {"project", project.name}};
+}
+
+Status Platform::GetArtifact(const std::string& token, const std::string& digest,
+                             const std::function<Status(int64_t)>& on_size, const ByteSink& sink,
+                             const std::string& request_id) {
+  RETURN_IF_ERROR(store_->RunReadOnly([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Principal principal, identity_.Authenticate(tx, token));
+    if (!IsValidDigest(digest)) {
+      return absl::InvalidArgumentError("'" + digest.substr(0, 80) +
+                                        "' is not an artifact digest; expected sha256:<64 hex>");
+    }
+    ASSIGN_OR_RETURN(QueryResult r,
+                     tx.Query("SELECT project_id FROM artifacts WHERE digest = ?", {digest}));
+    for (size_t i = 0; i < r.rows.size(); ++i) {
+      if (principal.Can(Permission::kArtifactRead, r.TextOrEmpty(i, 0))) return absl::OkStatus();
+    }
+    return absl::NotFoundError("artifact " + digest + " not found");
+  }));
+  RETURN_IF_ERROR(artifacts_->Verify(digest));
+  ASSIGN_OR_RETURN(ArtifactInfo info, artifacts_->Stat(digest));
+  RETURN_IF_ERROR(on_size(info.size));
+  return artifacts_->Get(digest, sink);
+}
+
+Status Platform::ExportAudit(const std::string& token, std::ostream& out,
+                             const std::string& request_id) {
+  RETURN_IF_ERROR(store_->RunReadOnly([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Principal principal, identity_.Authenticate(tx, token));
+    if (!principal.CanPlatformWide(Permission::kAuditRead)) {
+      return absl::PermissionDeniedError("audit.export requires a platform-wide " +
+                                         GrantingRoles(Permission::kAuditRead) + " role; " +
+                                         DescribeBindings(principal));
+    }
+    return absl::OkStatus();
+  }));
+  return audit_->Export(*store_, out);
+}
+
+Status Platform::Checkpoint() {
+  return store_->RunInTransaction([&](Transaction& tx) { return audit_->Checkpoint(tx); });
+}
+
+}  // namespace plinth
