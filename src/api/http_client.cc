@@ -99,9 +99,8 @@ StatusOr<Json> HttpPlatformClient::Call(const std::string& op, const Json& reque
   std::string path = spec->path;
   for (const auto& f : spec->fields) {
     if (f.in != FieldIn::kPath) continue;
-    std::string value = body.contains(f.name) && body[f.name].is_string()
-                            ? body[f.name].get<std::string>()
-                            : "";
+    std::string value =
+        body.contains(f.name) && body[f.name].is_string() ? body[f.name].get<std::string>() : "";
     if (value.empty()) {
       return absl::InvalidArgumentError(op + ": missing required field '" + f.name + "'");
     }
@@ -130,8 +129,7 @@ StatusOr<Json> HttpPlatformClient::Call(const std::string& op, const Json& reque
   return *json;
 }
 
-StatusOr<Json> HttpPlatformClient::PutArtifact(const std::string& project,
-                                               const std::string& path,
+StatusOr<Json> HttpPlatformClient::PutArtifact(const std::string& project, const std::string& path,
                                                const ProgressFn& progress) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return absl::NotFoundError(path + ": " + std::strerror(errno));

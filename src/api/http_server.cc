@@ -245,17 +245,18 @@ struct ApiServer::Impl {
       res.set_header("X-Request-Id", rid);
       res.set_header("Content-Digest", "sha-256=:" + digest + ":");
       Platform* p = platform;
-      res.set_content_provider(
-          static_cast<size_t>(size), "application/octet-stream",
-          [p, digest](size_t offset, size_t, httplib::DataSink& sink) {
-            if (offset != 0) return false;
-            // Authorised and verified above; Get verifies again as it streams.
-            Status st = p->artifacts().Get(digest, [&](const char* data, size_t n) -> Status {
-              if (!sink.write(data, n)) return absl::CancelledError("client went away");
-              return absl::OkStatus();
-            });
-            return st.ok();
-          });
+      res.set_content_provider(static_cast<size_t>(size), "application/octet-stream",
+                               [p, digest](size_t offset, size_t, httplib::DataSink& sink) {
+                                 if (offset != 0) return false;
+                                 // Authorised and verified above; Get verifies again as it streams.
+                                 Status st = p->artifacts().Get(
+                                     digest, [&](const char* data, size_t n) -> Status {
+                                       if (!sink.write(data, n))
+                                         return absl::CancelledError("client went away");
+                                       return absl::OkStatus();
+                                     });
+                                 return st.ok();
+                               });
     });
   }
 
@@ -294,40 +295,39 @@ ApiServer::ApiServer(Platform* platform, ApiServerOptions options)
   svr.set_payload_max_length(static_cast<size_t>(int64_t{64} << 30));
 
   size_t max_body = options.max_body_bytes;
-  svr.set_pre_routing_handler([impl, max_body](const httplib::Request& req,
-                                               httplib::Response& res) {
-    if (impl->IsUploadRoute(req)) return httplib::Server::HandlerResponse::Unhandled;
-    std::string length = req.get_header_value("Content-Length");
-    uint64_t n = 0;
-    if (!length.empty() && (!absl::SimpleAtoi(length, &n) || n > max_body)) {
-      SendError(res,
-                absl::ResourceExhaustedError("request body larger than " +
-                                             std::to_string(max_body) + " bytes"),
-                RequestIdOf(req), 413);
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    if (req.has_header("Transfer-Encoding")) {
-      SendError(res,
-                absl::InvalidArgumentError("request bodies must carry a Content-Length"),
-                RequestIdOf(req), 411);
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  svr.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    std::string message = res.status == 404 ? "no such endpoint: " + req.method + " " +
-                                                  req.path.substr(0, 200)
-                                            : "request failed";
-    absl::StatusCode code = res.status == 404   ? absl::StatusCode::kNotFound
-                            : res.status == 413 ? absl::StatusCode::kResourceExhausted
-                            : res.status < 500  ? absl::StatusCode::kInvalidArgument
-                                                : absl::StatusCode::kInternal;
-    int status = res.status;
-    SendError(res, Status(code, message), RequestIdOf(req), status);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  svr.set_pre_routing_handler(
+      [impl, max_body](const httplib::Request& req, httplib::Response& res) {
+        if (impl->IsUploadRoute(req)) return httplib::Server::HandlerResponse::Unhandled;
+        std::string length = req.get_header_value("Content-Length");
+        uint64_t n = 0;
+        if (!length.empty() && (!absl::SimpleAtoi(length, &n) || n > max_body)) {
+          SendError(res,
+                    absl::ResourceExhaustedError("request body larger than " +
+                                                 std::to_string(max_body) + " bytes"),
+                    RequestIdOf(req), 413);
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        if (req.has_header("Transfer-Encoding")) {
+          SendError(res, absl::InvalidArgumentError("request bodies must carry a Content-Length"),
+                    RequestIdOf(req), 411);
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+      });
+  svr.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        std::string message =
+            res.status == 404 ? "no such endpoint: " + req.method + " " + req.path.substr(0, 200)
+                              : "request failed";
+        absl::StatusCode code = res.status == 404   ? absl::StatusCode::kNotFound
+                                : res.status == 413 ? absl::StatusCode::kResourceExhausted
+                                : res.status < 500  ? absl::StatusCode::kInvalidArgument
+                                                    : absl::StatusCode::kInternal;
+        int status = res.status;
+        SendError(res, Status(code, message), RequestIdOf(req), status);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   svr.set_exception_handler(
       [](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
         SendError(res, absl::InternalError("internal error"), RequestIdOf(req), 500);

@@ -11,9 +11,9 @@ namespace {
 Json SchemaFor(FieldType type) { return Json{{"type", FieldTypeName(type)}}; }
 
 Json ErrorResponse(const std::string& description) {
-  return {{"description", description},
-          {"content",
-           {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}};
+  return {
+      {"description", description},
+      {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}};
 }
 
 }  // namespace
@@ -52,13 +52,13 @@ Json BuildOpenApiDocument() {
                         {"404", ErrorResponse("not found, or not visible to the caller")}}}};
     if (!parameters.empty()) operation["parameters"] = parameters;
     if (op.payload == Payload::kBytesIn) {
-      operation["requestBody"] = {
-          {"required", true},
-          {"content",
-           {{"application/octet-stream", {{"schema", {{"type", "string"}, {"format", "binary"}}}}}}}};
+      operation["requestBody"] = {{"required", true},
+                                  {"content",
+                                   {{"application/octet-stream",
+                                     {{"schema", {{"type", "string"}, {"format", "binary"}}}}}}}};
     } else if (!body_props.empty()) {
-      Json schema = {{"type", "object"}, {"properties", body_props},
-                     {"additionalProperties", false}};
+      Json schema = {
+          {"type", "object"}, {"properties", body_props}, {"additionalProperties", false}};
       if (!required.empty()) schema["required"] = required;
       operation["requestBody"] = {{"required", true},
                                   {"content", {{"application/json", {{"schema", schema}}}}}};
@@ -77,27 +77,26 @@ Json BuildOpenApiDocument() {
                                           {"summary", "This document"},
                                           {"security", Json::array()},
                                           {"responses", {{"200", {{"description", "OpenAPI"}}}}}};
-  return {
-      {"openapi", "3.0.3"},
-      {"info",
-       {{"title", "Plinth control-plane API"},
-        {"version", "1"},
-        {"description",
-         "Every operation of the plinth CLI. Errors are {\"error\": {\"code\", \"message\", "
-         "\"request_id\"}}."}}},
-      {"paths", paths},
-      {"components",
-       {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}},
-        {"schemas",
-         {{"Error",
-           {{"type", "object"},
-            {"properties",
-             {{"error",
+  return {{"openapi", "3.0.3"},
+          {"info",
+           {{"title", "Plinth control-plane API"},
+            {"version", "1"},
+            {"description",
+             "Every operation of the plinth CLI. Errors are {\"error\": {\"code\", \"message\", "
+             "\"request_id\"}}."}}},
+          {"paths", paths},
+          {"components",
+           {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}},
+            {"schemas",
+             {{"Error",
                {{"type", "object"},
                 {"properties",
-                 {{"code", {{"type", "string"}}},
-                  {"message", {{"type", "string"}}},
-                  {"request_id", {{"type", "string"}}}}}}}}}}}}}}}};
+                 {{"error",
+                   {{"type", "object"},
+                    {"properties",
+                     {{"code", {{"type", "string"}}},
+                      {"message", {{"type", "string"}}},
+                      {"request_id", {{"type", "string"}}}}}}}}}}}}}}}};
 }
 
 }  // namespace plinth

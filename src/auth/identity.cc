@@ -86,26 +86,26 @@ StatusOr<Project> IdentityStore::CreateProject(Transaction& tx, const std::strin
                                                const std::string& created_by) const {
   RETURN_IF_ERROR(ValidateName("project name", name));
   Project p{NewId(*clock_), name, clock_->NowMicros(), created_by};
-  Status s = tx.Execute(
-      "INSERT INTO projects (id, name, created_at, created_by) VALUES (?, ?, ?, ?)",
-      {p.id, p.name, p.created_at, p.created_by});
+  Status s =
+      tx.Execute("INSERT INTO projects (id, name, created_at, created_by) VALUES (?, ?, ?, ?)",
+                 {p.id, p.name, p.created_at, p.created_by});
   if (absl::IsAlreadyExists(s)) return absl::AlreadyExistsError("project '" + name + "' exists");
   RETURN_IF_ERROR(s);
   return p;
 }
 
 StatusOr<Project> IdentityStore::FindProject(Transaction& tx, const std::string& name) const {
-  ASSIGN_OR_RETURN(QueryResult r,
-                   tx.Query("SELECT id, name, created_at, created_by FROM projects WHERE name = ?",
-                            {name}));
+  ASSIGN_OR_RETURN(
+      QueryResult r,
+      tx.Query("SELECT id, name, created_at, created_by FROM projects WHERE name = ?", {name}));
   if (r.rows.empty()) return absl::NotFoundError("project '" + name + "' not found");
   return ProjectFromRow(r, 0);
 }
 
 StatusOr<Project> IdentityStore::FindProjectById(Transaction& tx, const std::string& id) const {
-  ASSIGN_OR_RETURN(QueryResult r,
-                   tx.Query("SELECT id, name, created_at, created_by FROM projects WHERE id = ?",
-                            {id}));
+  ASSIGN_OR_RETURN(
+      QueryResult r,
+      tx.Query("SELECT id, name, created_at, created_by FROM projects WHERE id = ?", {id}));
   if (r.rows.empty()) return absl::NotFoundError("project not found");
   return ProjectFromRow(r, 0);
 }
@@ -122,18 +122,17 @@ StatusOr<User> IdentityStore::CreateUser(Transaction& tx, const std::string& nam
                                          const std::string& created_by) const {
   RETURN_IF_ERROR(ValidateName("user name", name));
   User u{NewId(*clock_), name, clock_->NowMicros(), created_by};
-  Status s =
-      tx.Execute("INSERT INTO users (id, name, created_at, created_by) VALUES (?, ?, ?, ?)",
-                 {u.id, u.name, u.created_at, u.created_by});
+  Status s = tx.Execute("INSERT INTO users (id, name, created_at, created_by) VALUES (?, ?, ?, ?)",
+                        {u.id, u.name, u.created_at, u.created_by});
   if (absl::IsAlreadyExists(s)) return absl::AlreadyExistsError("user '" + name + "' exists");
   RETURN_IF_ERROR(s);
   return u;
 }
 
 StatusOr<User> IdentityStore::FindUser(Transaction& tx, const std::string& name) const {
-  ASSIGN_OR_RETURN(QueryResult r,
-                   tx.Query("SELECT id, name, created_at, created_by FROM users WHERE name = ?",
-                            {name}));
+  ASSIGN_OR_RETURN(
+      QueryResult r,
+      tx.Query("SELECT id, name, created_at, created_by FROM users WHERE name = ?", {name}));
   if (r.rows.empty()) return absl::NotFoundError("user '" + name + "' not found");
   return UserFromRow(r, 0);
 }
@@ -158,7 +157,7 @@ Status IdentityStore::Bind(Transaction& tx, const std::string& user_id,
 }
 
 StatusOr<std::vector<RoleBinding>> IdentityStore::BindingsOf(Transaction& tx,
-                                                            const std::string& user_id) const {
+                                                             const std::string& user_id) const {
   ASSIGN_OR_RETURN(
       QueryResult r,
       tx.Query("SELECT b.project_id, COALESCE(p.name, '*'), b.role FROM role_bindings b "
@@ -186,10 +185,10 @@ StatusOr<IssuedToken> IdentityStore::CreateToken(Transaction& tx, const User& us
   if (ttl_micros > 0) t.expires_at = t.created_at + ttl_micros;
   t.created_by = created_by;
   SqlValue expires = t.expires_at ? SqlValue(*t.expires_at) : SqlValue();
-  RETURN_IF_ERROR(tx.Execute(
-      "INSERT INTO tokens (id, user_id, token_hash, created_at, expires_at, revoked_at, "
-      "created_by) VALUES (?, ?, ?, ?, ?, NULL, ?)",
-      {t.id, user.id, TokenHash(issued.token), t.created_at, expires, created_by}));
+  RETURN_IF_ERROR(
+      tx.Execute("INSERT INTO tokens (id, user_id, token_hash, created_at, expires_at, revoked_at, "
+                 "created_by) VALUES (?, ?, ?, ?, ?, NULL, ?)",
+                 {t.id, user.id, TokenHash(issued.token), t.created_at, expires, created_by}));
   return issued;
 }
 
@@ -245,9 +244,9 @@ Status IdentityStore::RevokeToken(Transaction& tx, const std::string& id) const 
 }
 
 StatusOr<std::vector<TokenInfo>> IdentityStore::ListTokens(Transaction& tx,
-                                                          const std::string& user_id) const {
-  std::string sql = std::string("SELECT ") + kTokenColumns +
-                    " FROM tokens t JOIN users u ON u.id = t.user_id";
+                                                           const std::string& user_id) const {
+  std::string sql =
+      std::string("SELECT ") + kTokenColumns + " FROM tokens t JOIN users u ON u.id = t.user_id";
   std::vector<SqlValue> params;
   if (!user_id.empty()) {
     sql += " WHERE t.user_id = ?";

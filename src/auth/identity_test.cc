@@ -37,8 +37,7 @@ TEST(Names, OnlySafeNamesPass) {
     EXPECT_TRUE(ValidateName("project name", ok).ok()) << ok;
   }
   for (const char* bad : {"", "-x", ".x", "a/b", "a..b", "../x", "a b", "é", "%2e%2e"}) {
-    EXPECT_EQ(ValidateName("project name", bad).code(), absl::StatusCode::kInvalidArgument)
-        << bad;
+    EXPECT_EQ(ValidateName("project name", bad).code(), absl::StatusCode::kInvalidArgument) << bad;
   }
   EXPECT_FALSE(ValidateName("user name", std::string(65, 'a')).ok());
   EXPECT_NE(std::string(ValidateName("user name", "a/b").message()).find("user name"),
@@ -75,17 +74,21 @@ TEST_F(IdentityTest, TokensAreStoredHashedAndExpireAndRevoke) {
   EXPECT_TRUE(IdentityStore::IsWellFormedToken(token.token));
   EXPECT_EQ(token.token.size(), 68u);
   // Only the hash is in the store.
-  ASSERT_TRUE(store_->RunReadOnly([&](Transaction& tx) -> Status {
-                ASSIGN_OR_RETURN(QueryResult r, tx.Query("SELECT token_hash FROM tokens"));
-                EXPECT_EQ(r.TextOrEmpty(0, 0), Sha256Digest(token.token));
-                return absl::OkStatus();
-              }).ok());
+  ASSERT_TRUE(store_
+                  ->RunReadOnly([&](Transaction& tx) -> Status {
+                    ASSIGN_OR_RETURN(QueryResult r, tx.Query("SELECT token_hash FROM tokens"));
+                    EXPECT_EQ(r.TextOrEmpty(0, 0), Sha256Digest(token.token));
+                    return absl::OkStatus();
+                  })
+                  .ok());
   auto auth = [&]() {
     StatusOr<Principal> p = absl::UnknownError("not run");
-    store_->RunReadOnly([&](Transaction& tx) -> Status {
-      p = identity_.Authenticate(tx, token.token);
-      return absl::OkStatus();
-    }).IgnoreError();
+    store_
+        ->RunReadOnly([&](Transaction& tx) -> Status {
+          p = identity_.Authenticate(tx, token.token);
+          return absl::OkStatus();
+        })
+        .IgnoreError();
     return p;
   };
   auto ok = auth();
@@ -103,12 +106,11 @@ TEST_F(IdentityTest, TokensAreStoredHashedAndExpireAndRevoke) {
 }
 
 TEST_F(IdentityTest, DuplicatesConflict) {
-  EXPECT_TRUE(Tx([&](Transaction& tx) {
-                return identity_.CreateProject(tx, "p", "t").status();
-              }).ok());
-  EXPECT_EQ(Tx([&](Transaction& tx) { return identity_.CreateProject(tx, "p", "t").status(); })
-                .code(),
-            absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(
+      Tx([&](Transaction& tx) { return identity_.CreateProject(tx, "p", "t").status(); }).ok());
+  EXPECT_EQ(
+      Tx([&](Transaction& tx) { return identity_.CreateProject(tx, "p", "t").status(); }).code(),
+      absl::StatusCode::kAlreadyExists);
 }
 
 }  // namespace

@@ -45,13 +45,20 @@ const std::vector<Role>& AllRoles() {
 
 std::string PermissionName(Permission permission) {
   switch (permission) {
-    case Permission::kProjectCreate: return "project.create";
-    case Permission::kProjectRead: return "project.read";
-    case Permission::kUserManage: return "user.manage";
-    case Permission::kTokenManageAny: return "token.manage";
-    case Permission::kArtifactWrite: return "artifact.write";
-    case Permission::kArtifactRead: return "artifact.read";
-    case Permission::kAuditRead: return "audit.read";
+    case Permission::kProjectCreate:
+      return "project.create";
+    case Permission::kProjectRead:
+      return "project.read";
+    case Permission::kUserManage:
+      return "user.manage";
+    case Permission::kTokenManageAny:
+      return "token.manage";
+    case Permission::kArtifactWrite:
+      return "artifact.write";
+    case Permission::kArtifactRead:
+      return "artifact.read";
+    case Permission::kAuditRead:
+      return "audit.read";
   }
   return "unknown";
 }

@@ -291,8 +291,8 @@ int RunCli(int argc, char** argv) {
   });
 
   // artifacts
-  auto* artifacts = app.add_subcommand("artifacts", "Content-addressed artifacts")
-                        ->require_subcommand(1);
+  auto* artifacts =
+      app.add_subcommand("artifacts", "Content-addressed artifacts")->require_subcommand(1);
   std::string artifact_file, artifact_project, artifact_digest, artifact_out;
   auto* artifacts_put = artifacts->add_subcommand("put", "Store a file in a project");
   artifacts_put->add_option("FILE", artifact_file, "file to store")->required();
@@ -338,16 +338,16 @@ int RunCli(int argc, char** argv) {
     return CallAndPrint(g, "artifact.list", {{"project", artifact_project}}, [](const Json& r) {
       std::vector<std::vector<std::string>> rows;
       for (const auto& a : r["artifacts"]) {
-        rows.push_back({Cell(a["digest"]), HumanBytes(a["size"].get<int64_t>()),
-                        Cell(a["created"]), Cell(a["created_by"])});
+        rows.push_back({Cell(a["digest"]), HumanBytes(a["size"].get<int64_t>()), Cell(a["created"]),
+                        Cell(a["created_by"])});
       }
       PrintTable(std::cout, {"DIGEST", "SIZE", "CREATED", "BY"}, rows);
     });
   });
 
   // audit
-  auto* audit = app.add_subcommand("audit", "The tamper-evident audit chain")
-                    ->require_subcommand(1);
+  auto* audit =
+      app.add_subcommand("audit", "The tamper-evident audit chain")->require_subcommand(1);
   std::string audit_file, audit_key, audit_out;
   int audit_n = 20;
   auto* audit_verify = audit->add_subcommand(
@@ -420,9 +420,9 @@ int RunCli(int argc, char** argv) {
   Status s = action();
   if (!s.ok()) {
     if (g.json) {
-      PrintJson(std::cerr, {{"error",
-                             {{"code", WireCodeFor(s.code())},
-                              {"message", std::string(s.message())}}}});
+      PrintJson(
+          std::cerr,
+          {{"error", {{"code", WireCodeFor(s.code())}, {"message", std::string(s.message())}}}});
     } else {
       std::cerr << "error: " << s.message() << "\n";
     }

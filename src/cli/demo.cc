@@ -109,7 +109,8 @@ Status RunDemo(const std::string& home_arg, bool json) {
     Json req = {{"name", person.name}, {"role", person.role}};
     if (*person.project) req["project"] = person.project;
     RETURN_IF_ERROR(admin.Call("user.create", req).status());
-    ASSIGN_OR_RETURN(Json token, admin.Call("token.create", {{"user", person.name}, {"ttl", "1d"}}));
+    ASSIGN_OR_RETURN(Json token,
+                     admin.Call("token.create", {{"user", person.name}, {"ttl", "1d"}}));
     as[person.name] = std::make_unique<LocalPlatformClient>(platform, token["token"]);
     p.Ok(std::string(person.name) + ": " + person.role + " on " +
          (*person.project ? person.project : "every project") + ", token expires in 1 day");
@@ -137,11 +138,10 @@ Status RunDemo(const std::string& home_arg, bool json) {
   RETURN_IF_ERROR(p.Refused("frank (fraud project) reads a credit-risk artifact",
                             as["frank"]->GetArtifact(digest, copy + ".2", nullptr),
                             absl::StatusCode::kNotFound));
-  RETURN_IF_ERROR(p.Refused("the data scientist creates a user",
-                            as["dana"]->Call("user.create", {{"name", "mallory"},
-                                                             {"role", "admin"}})
-                                .status(),
-                            absl::StatusCode::kPermissionDenied));
+  RETURN_IF_ERROR(
+      p.Refused("the data scientist creates a user",
+                as["dana"]->Call("user.create", {{"name", "mallory"}, {"role", "admin"}}).status(),
+                absl::StatusCode::kPermissionDenied));
   ASSIGN_OR_RETURN(Json dana_tokens, as["dana"]->Call("token.list", Json::object()));
   std::string dana_token_id = dana_tokens["tokens"][0]["id"];
   RETURN_IF_ERROR(admin.Call("token.revoke", {{"id", dana_token_id}}).status());

@@ -84,14 +84,24 @@ std::optional<int64_t> ParseDuration(std::string_view text) {
   if (text.size() < 2) return std::nullopt;
   char unit = text.back();
   int64_t n = 0;
-  if (!absl::SimpleAtoi(std::string(text.substr(0, text.size() - 1)), &n) || n <= 0) return std::nullopt;
+  if (!absl::SimpleAtoi(std::string(text.substr(0, text.size() - 1)), &n) || n <= 0)
+    return std::nullopt;
   int64_t scale = 0;
   switch (unit) {
-    case 's': scale = 1; break;
-    case 'm': scale = 60; break;
-    case 'h': scale = 3600; break;
-    case 'd': scale = 86400; break;
-    default: return std::nullopt;
+    case 's':
+      scale = 1;
+      break;
+    case 'm':
+      scale = 60;
+      break;
+    case 'h':
+      scale = 3600;
+      break;
+    case 'd':
+      scale = 86400;
+      break;
+    default:
+      return std::nullopt;
   }
   if (n > (int64_t{1} << 40) / scale) return std::nullopt;
   return n * scale * 1000000;

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <set>
-#include <sys/stat.h>
 
 #include "core/clock.h"
 #include "core/errors.h"
@@ -81,15 +81,16 @@ TEST(Sha256, KnownVectorsAndStreaming) {
   EXPECT_EQ(h.FinishDigest(), Sha256Digest("abc"));
   EXPECT_TRUE(IsValidDigest(Sha256Digest("abc")));
   EXPECT_FALSE(IsValidDigest("sha256:../../etc/passwd"));
-  EXPECT_FALSE(IsValidDigest("sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"));
+  EXPECT_FALSE(
+      IsValidDigest("sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"));
   // RFC 4231 test case 2.
   EXPECT_EQ(HmacSha256Hex("Jefe", "what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
 TEST(CanonicalJson, SortsKeysAndFormatsNumbers) {
-  Json v = ParseJson(R"({"b": [1, 2.5, true, null], "a": {"z": "x\ny", "y": 1e21}, "c": 0.1})")
-               .value();
+  Json v =
+      ParseJson(R"({"b": [1, 2.5, true, null], "a": {"z": "x\ny", "y": 1e21}, "c": 0.1})").value();
   EXPECT_EQ(CanonicalJson(v).value(),
             R"({"a":{"y":1e+21,"z":"x\ny"},"b":[1,2.5,true,null],"c":0.1})");
   EXPECT_EQ(CanonicalJson(Json(1e-7)).value(), "1e-7");

@@ -55,6 +55,8 @@ absl::StatusCode StatusCodeFromWire(std::string_view wire) {
 Status GateRefusedError(std::string_view message) {
   return absl::FailedPreconditionError(std::string(message));
 }
-Status IntegrityError(std::string_view message) { return absl::DataLossError(std::string(message)); }
+Status IntegrityError(std::string_view message) {
+  return absl::DataLossError(std::string(message));
+}
 
 }  // namespace plinth

@@ -3,8 +3,9 @@
 #ifndef PLINTH_CORE_FILES_H_
 #define PLINTH_CORE_FILES_H_
 
-#include <string>
 #include <sys/types.h>
+
+#include <string>
 
 #include "core/status.h"
 

@@ -11,13 +11,27 @@ void AppendString(const std::string& s, std::string* out) {
   out->push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -72,17 +86,27 @@ void AppendDouble(double d, std::string* out) {
 
 Status Append(const Json& v, std::string* out) {
   switch (v.type()) {
-    case Json::value_t::null: out->append("null"); return absl::OkStatus();
-    case Json::value_t::boolean: out->append(v.get<bool>() ? "true" : "false"); return absl::OkStatus();
-    case Json::value_t::number_integer: out->append(std::to_string(v.get<int64_t>())); return absl::OkStatus();
-    case Json::value_t::number_unsigned: out->append(std::to_string(v.get<uint64_t>())); return absl::OkStatus();
+    case Json::value_t::null:
+      out->append("null");
+      return absl::OkStatus();
+    case Json::value_t::boolean:
+      out->append(v.get<bool>() ? "true" : "false");
+      return absl::OkStatus();
+    case Json::value_t::number_integer:
+      out->append(std::to_string(v.get<int64_t>()));
+      return absl::OkStatus();
+    case Json::value_t::number_unsigned:
+      out->append(std::to_string(v.get<uint64_t>()));
+      return absl::OkStatus();
     case Json::value_t::number_float: {
       double d = v.get<double>();
       if (!std::isfinite(d)) return absl::InvalidArgumentError("NaN and infinity are not JSON");
       AppendDouble(d, out);
       return absl::OkStatus();
     }
-    case Json::value_t::string: AppendString(v.get_ref<const std::string&>(), out); return absl::OkStatus();
+    case Json::value_t::string:
+      AppendString(v.get_ref<const std::string&>(), out);
+      return absl::OkStatus();
     case Json::value_t::array: {
       out->push_back('[');
       bool first = true;
@@ -138,8 +162,9 @@ StatusOr<Json> ParseJson(std::string_view text, int max_depth) {
   try {
     result = Json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true);
   } catch (const Json::parse_error& e) {
-    return absl::InvalidArgumentError("malformed JSON at byte " + std::to_string(e.byte) + ": " +
-                                      std::string(e.what()).substr(std::string(e.what()).find(':') + 2));
+    return absl::InvalidArgumentError(
+        "malformed JSON at byte " + std::to_string(e.byte) + ": " +
+        std::string(e.what()).substr(std::string(e.what()).find(':') + 2));
   } catch (const Json::exception& e) {
     return absl::InvalidArgumentError(std::string("malformed JSON: ") + e.what());
   }

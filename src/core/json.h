@@ -7,10 +7,9 @@
 #ifndef PLINTH_CORE_JSON_H_
 #define PLINTH_CORE_JSON_H_
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 

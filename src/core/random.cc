@@ -73,9 +73,8 @@ bool Base64Decode(std::string_view text, std::string* out) {
   EnsureSodium();
   std::string result(text.size(), '\0');
   size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(result.data()), result.size(),
-                        text.data(), text.size(), nullptr, &len, nullptr,
-                        sodium_base64_VARIANT_ORIGINAL) != 0) {
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(result.data()), result.size(), text.data(),
+                        text.size(), nullptr, &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0) {
     return false;
   }
   result.resize(len);

@@ -36,8 +36,7 @@ StatusOr<Json> LocalPlatformClient::Call(const std::string& op, const Json& requ
   return result;
 }
 
-StatusOr<Json> LocalPlatformClient::PutArtifact(const std::string& project,
-                                                const std::string& path,
+StatusOr<Json> LocalPlatformClient::PutArtifact(const std::string& project, const std::string& path,
                                                 const ProgressFn& progress) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return absl::NotFoundError(path + ": " + std::strerror(errno));

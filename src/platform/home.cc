@@ -34,15 +34,15 @@ StatusOr<HomeConfig> LoadHome(const std::string& dir) {
   HomeConfig h = HomePaths(dir);
   auto text = ReadFile(dir + "/config.json");
   if (absl::IsNotFound(text.status())) {
-    return absl::NotFoundError("no Plinth home at " + dir +
-                               " (run `plinth init --home " + dir +
+    return absl::NotFoundError("no Plinth home at " + dir + " (run `plinth init --home " + dir +
                                "`, or pass --home / set PLINTH_HOME)");
   }
   RETURN_IF_ERROR(text.status());
   auto config = ParseJson(*text);
   if (!config.ok() || !config->is_object() || !(*config)["store"].is_string()) {
-    return absl::InvalidArgumentError(dir + "/config.json: expected an object with a \"store\" "
-                                            "string");
+    return absl::InvalidArgumentError(dir +
+                                      "/config.json: expected an object with a \"store\" "
+                                      "string");
   }
   std::string store = (*config)["store"].get<std::string>();
   if (store == "sqlite:metadata.db") {

@@ -18,64 +18,167 @@ FieldSpec Query(std::string name, FieldType type, std::string description) {
 
 std::vector<OperationSpec> BuildOperations() {
   return {
-      {"whoami", "GET", "/api/v1/whoami", false, true, Payload::kJson,
-       "The caller's user name and role bindings", "any user", {}},
-      {"project.create", "POST", "/api/v1/projects", true, true, Payload::kJson,
-       "Create a project", "admin",
+      {"whoami",
+       "GET",
+       "/api/v1/whoami",
+       false,
+       true,
+       Payload::kJson,
+       "The caller's user name and role bindings",
+       "any user",
+       {}},
+      {"project.create",
+       "POST",
+       "/api/v1/projects",
+       true,
+       true,
+       Payload::kJson,
+       "Create a project",
+       "admin",
        {Body("name", FieldType::kString, true, "project name")}},
-      {"project.list", "GET", "/api/v1/projects", false, true, Payload::kJson,
-       "Projects the caller has a role in (all, for platform-wide roles)", "any user", {}},
-      {"user.create", "POST", "/api/v1/users", true, true, Payload::kJson,
+      {"project.list",
+       "GET",
+       "/api/v1/projects",
+       false,
+       true,
+       Payload::kJson,
+       "Projects the caller has a role in (all, for platform-wide roles)",
+       "any user",
+       {}},
+      {"user.create",
+       "POST",
+       "/api/v1/users",
+       true,
+       true,
+       Payload::kJson,
        "Create a user with a role on a project (platform-wide when no project is given)",
        "admin",
        {Body("name", FieldType::kString, true, "user name"),
         Body("role", FieldType::kString, true,
              "viewer, data-scientist, validator, approver, deployer, auditor or admin"),
         Body("project", FieldType::kString, false, "project name; omit for platform-wide")}},
-      {"user.grant", "POST", "/api/v1/users/{name}/roles", true, true, Payload::kJson,
-       "Give an existing user another role", "admin",
-       {PathField("name", "user name"),
-        Body("role", FieldType::kString, true, "role name"),
+      {"user.grant",
+       "POST",
+       "/api/v1/users/{name}/roles",
+       true,
+       true,
+       Payload::kJson,
+       "Give an existing user another role",
+       "admin",
+       {PathField("name", "user name"), Body("role", FieldType::kString, true, "role name"),
         Body("project", FieldType::kString, false, "project name; omit for platform-wide")}},
-      {"user.list", "GET", "/api/v1/users", false, true, Payload::kJson,
-       "Users and their role bindings", "admin", {}},
-      {"token.create", "POST", "/api/v1/tokens", true, true, Payload::kJson,
-       "Issue an API token (shown once)", "admin, or any user for themselves",
+      {"user.list",
+       "GET",
+       "/api/v1/users",
+       false,
+       true,
+       Payload::kJson,
+       "Users and their role bindings",
+       "admin",
+       {}},
+      {"token.create",
+       "POST",
+       "/api/v1/tokens",
+       true,
+       true,
+       Payload::kJson,
+       "Issue an API token (shown once)",
+       "admin, or any user for themselves",
        {Body("user", FieldType::kString, true, "user the token authenticates"),
-        Body("ttl", FieldType::kString, false, "lifetime such as 90s, 15m, 1h, 30d; none = no expiry")}},
-      {"token.list", "GET", "/api/v1/tokens", false, true, Payload::kJson,
-       "Tokens (never their secrets): all for admins, one's own otherwise", "any user", {}},
-      {"token.revoke", "DELETE", "/api/v1/tokens/{id}", true, true, Payload::kJson,
-       "Revoke a token at once", "admin, or the token's owner",
+        Body("ttl", FieldType::kString, false,
+             "lifetime such as 90s, 15m, 1h, 30d; none = no expiry")}},
+      {"token.list",
+       "GET",
+       "/api/v1/tokens",
+       false,
+       true,
+       Payload::kJson,
+       "Tokens (never their secrets): all for admins, one's own otherwise",
+       "any user",
+       {}},
+      {"token.revoke",
+       "DELETE",
+       "/api/v1/tokens/{id}",
+       true,
+       true,
+       Payload::kJson,
+       "Revoke a token at once",
+       "admin, or the token's owner",
        {PathField("id", "token id")}},
-      {"artifact.put", "PUT", "/api/v1/projects/{project}/artifacts", true, true,
-       Payload::kBytesIn, "Store bytes as a content-addressed artifact of a project",
-       "data-scientist on the project", {PathField("project", "project name")}},
-      {"artifact.get", "GET", "/api/v1/artifacts/{digest}", false, true, Payload::kBytesOut,
-       "Read an artifact's bytes, verified against its digest", "any role on a project holding it",
-       {PathField("digest", "sha256:<64 hex>")}},
-      {"artifact.list", "GET", "/api/v1/projects/{project}/artifacts", false, true,
-       Payload::kJson, "Artifacts of a project", "any role on the project",
+      {"artifact.put",
+       "PUT",
+       "/api/v1/projects/{project}/artifacts",
+       true,
+       true,
+       Payload::kBytesIn,
+       "Store bytes as a content-addressed artifact of a project",
+       "data-scientist on the project",
        {PathField("project", "project name")}},
-      {"audit.tail", "GET", "/api/v1/audit/tail", false, true, Payload::kJson,
-       "The last records of the audit chain", "auditor or admin, platform-wide",
+      {"artifact.get",
+       "GET",
+       "/api/v1/artifacts/{digest}",
+       false,
+       true,
+       Payload::kBytesOut,
+       "Read an artifact's bytes, verified against its digest",
+       "any role on a project holding it",
+       {PathField("digest", "sha256:<64 hex>")}},
+      {"artifact.list",
+       "GET",
+       "/api/v1/projects/{project}/artifacts",
+       false,
+       true,
+       Payload::kJson,
+       "Artifacts of a project",
+       "any role on the project",
+       {PathField("project", "project name")}},
+      {"audit.tail",
+       "GET",
+       "/api/v1/audit/tail",
+       false,
+       true,
+       Payload::kJson,
+       "The last records of the audit chain",
+       "auditor or admin, platform-wide",
        {Query("n", FieldType::kInteger, "number of records (default 20, at most 10000)")}},
-      {"audit.verify", "GET", "/api/v1/audit/verify", false, true, Payload::kJson,
+      {"audit.verify",
+       "GET",
+       "/api/v1/audit/verify",
+       false,
+       true,
+       Payload::kJson,
        "Verify the stored audit chain: hashes, links and signed checkpoints",
-       "auditor or admin, platform-wide", {}},
-      {"audit.export", "GET", "/api/v1/audit/export", false, true, Payload::kBytesOut,
+       "auditor or admin, platform-wide",
+       {}},
+      {"audit.export",
+       "GET",
+       "/api/v1/audit/export",
+       false,
+       true,
+       Payload::kBytesOut,
        "The whole audit chain as JSON lines, ending with a signed checkpoint",
-       "auditor or admin, platform-wide", {}},
-      {"audit.key", "GET", "/api/v1/audit/public-key", false, true, Payload::kJson,
-       "The platform's public key, to verify exports offline", "any user", {}},
+       "auditor or admin, platform-wide",
+       {}},
+      {"audit.key",
+       "GET",
+       "/api/v1/audit/public-key",
+       false,
+       true,
+       Payload::kJson,
+       "The platform's public key, to verify exports offline",
+       "any user",
+       {}},
   };
 }
 
 bool TypeMatches(FieldType type, const Json& value) {
   switch (type) {
-    case FieldType::kString: return value.is_string();
-    case FieldType::kInteger: return value.is_number_integer();
-    case FieldType::kBoolean: return value.is_boolean();
+    case FieldType::kString:
+      return value.is_string();
+    case FieldType::kInteger:
+      return value.is_number_integer();
+    case FieldType::kBoolean:
+      return value.is_boolean();
   }
   return false;
 }
@@ -96,9 +199,12 @@ const OperationSpec* FindOperation(const std::string& name) {
 
 std::string FieldTypeName(FieldType type) {
   switch (type) {
-    case FieldType::kString: return "string";
-    case FieldType::kInteger: return "integer";
-    case FieldType::kBoolean: return "boolean";
+    case FieldType::kString:
+      return "string";
+    case FieldType::kInteger:
+      return "integer";
+    case FieldType::kBoolean:
+      return "boolean";
   }
   return "unknown";
 }
@@ -115,10 +221,10 @@ Status ValidateRequest(const OperationSpec& spec, const Json& request) {
     if (field == nullptr) {
       std::vector<std::string> names;
       for (const auto& f : spec.fields) names.push_back(f.name);
-      return absl::InvalidArgumentError(
-          spec.name + ": unknown field '" + key + "'" +
-          (names.empty() ? std::string("; this operation takes no fields")
-                         : "; expected one of: " + absl::StrJoin(names, ", ")));
+      return absl::InvalidArgumentError(spec.name + ": unknown field '" + key + "'" +
+                                        (names.empty()
+                                             ? std::string("; this operation takes no fields")
+                                             : "; expected one of: " + absl::StrJoin(names, ", ")));
     }
     if (!value.is_null() && !TypeMatches(field->type, value)) {
       return absl::InvalidArgumentError(spec.name + ": field '" + key + "' must be a " +

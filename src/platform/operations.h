@@ -29,14 +29,14 @@ struct FieldSpec {
 enum class Payload { kJson, kBytesIn, kBytesOut };
 
 struct OperationSpec {
-  std::string name;         // "project.create"
-  std::string method;       // "GET", "POST", "PUT", "DELETE"
-  std::string path;         // "/api/v1/projects/{name}" ({x} are path fields)
-  bool mutating = false;    // changes state: audited, runs in a read-write transaction
+  std::string name;       // "project.create"
+  std::string method;     // "GET", "POST", "PUT", "DELETE"
+  std::string path;       // "/api/v1/projects/{name}" ({x} are path fields)
+  bool mutating = false;  // changes state: audited, runs in a read-write transaction
   bool authenticated = true;
   Payload payload = Payload::kJson;
   std::string summary;
-  std::string permission;   // for people: who may call it
+  std::string permission;  // for people: who may call it
   std::vector<FieldSpec> fields;
 };
 

@@ -112,8 +112,7 @@ StatusOr<Role> RoleFromRequest(const Json& request) {
 }
 
 // The project a role is bound to: the named project, or every project when none is named.
-StatusOr<std::pair<std::string, std::string>> BindingProject(OpContext& ctx,
-                                                             const Json& request) {
+StatusOr<std::pair<std::string, std::string>> BindingProject(OpContext& ctx, const Json& request) {
   std::string name = Str(request, "project");
   if (name.empty() || name == kAllProjects) {
     return std::make_pair(std::string(kAllProjects), std::string(kAllProjects));
@@ -216,8 +215,7 @@ StatusOr<Json> TokenCreate(OpContext& ctx, const Json& req) {
 
 StatusOr<Json> TokenList(OpContext& ctx, const Json&) {
   bool all = ctx.principal.CanPlatformWide(Permission::kTokenManageAny);
-  ASSIGN_OR_RETURN(auto tokens,
-                   ctx.identity.ListTokens(ctx.tx, all ? "" : ctx.principal.user.id));
+  ASSIGN_OR_RETURN(auto tokens, ctx.identity.ListTokens(ctx.tx, all ? "" : ctx.principal.user.id));
   Json out = Json::array();
   for (const auto& t : tokens) out.push_back(TokenJson(t));
   return Json{{"tokens", out}};
@@ -241,9 +239,9 @@ StatusOr<Json> TokenRevoke(OpContext& ctx, const Json& req) {
 }
 
 StatusOr<Json> ArtifactList(OpContext& ctx, const Json& req) {
-  ASSIGN_OR_RETURN(Project p, AuthorizeProject(ctx.tx, ctx.identity, ctx.principal,
-                                               ctx.audit.action, Str(req, "project"),
-                                               Permission::kArtifactRead));
+  ASSIGN_OR_RETURN(Project p,
+                   AuthorizeProject(ctx.tx, ctx.identity, ctx.principal, ctx.audit.action,
+                                    Str(req, "project"), Permission::kArtifactRead));
   ASSIGN_OR_RETURN(QueryResult r,
                    ctx.tx.Query("SELECT digest, size, created_at, created_by FROM artifacts "
                                 "WHERE project_id = ? ORDER BY created_at, digest",
@@ -282,18 +280,25 @@ StatusOr<Json> AuditVerify(OpContext& ctx, const Json&) {
 
 StatusOr<Json> AuditKey(OpContext& ctx, const Json&) {
   const SigningKey& key = ctx.platform.signing_key();
-  return Json{{"algorithm", "ed25519"}, {"key_id", key.KeyId()},
+  return Json{{"algorithm", "ed25519"},
+              {"key_id", key.KeyId()},
               {"public_key", HexEncode(key.public_key())}};
 }
 
 const std::map<std::string, Handler>& Handlers() {
   static const auto* handlers = new std::map<std::string, Handler>{
-      {"whoami", Whoami},         {"project.create", ProjectCreate},
-      {"project.list", ProjectList}, {"user.create", UserCreate},
-      {"user.grant", UserGrant},     {"user.list", UserList},
-      {"token.create", TokenCreate}, {"token.list", TokenList},
-      {"token.revoke", TokenRevoke}, {"artifact.list", ArtifactList},
-      {"audit.tail", AuditTail},     {"audit.verify", AuditVerify},
+      {"whoami", Whoami},
+      {"project.create", ProjectCreate},
+      {"project.list", ProjectList},
+      {"user.create", UserCreate},
+      {"user.grant", UserGrant},
+      {"user.list", UserList},
+      {"token.create", TokenCreate},
+      {"token.list", TokenList},
+      {"token.revoke", TokenRevoke},
+      {"artifact.list", ArtifactList},
+      {"audit.tail", AuditTail},
+      {"audit.verify", AuditVerify},
       {"audit.key", AuditKey},
   };
   return *handlers;
@@ -422,8 +427,8 @@ StatusOr<std::unique_ptr<Platform>> Platform::Open(const HomeConfig& home,
   return platform;
 }
 
-void Platform::RecordFailure(const OperationSpec& spec, const std::string& actor,
-                             AuditEvent event, const Status& status) {
+void Platform::RecordFailure(const OperationSpec& spec, const std::string& actor, AuditEvent event,
+                             const Status& status) {
   if (!spec.mutating) return;
   event.actor = actor.empty() ? "-" : actor;
   event.action = spec.name;
@@ -431,13 +436,14 @@ void Platform::RecordFailure(const OperationSpec& spec, const std::string& actor
   event.outcome = denied ? "denied" : "error:" + WireCodeFor(status.code());
   event.details["error"] = std::string(status.message()).substr(0, 500);
   // Best effort: if even this cannot be written, the change was refused anyway.
-  store_->RunInTransaction(
-      [&](Transaction& tx) -> Status { return audit_->Append(tx, event).status(); })
+  store_
+      ->RunInTransaction(
+          [&](Transaction& tx) -> Status { return audit_->Append(tx, event).status(); })
       .IgnoreError();
 }
 
-StatusOr<Json> Platform::Call(const std::string& op, const std::string& token,
-                              const Json& request, const std::string& request_id) {
+StatusOr<Json> Platform::Call(const std::string& op, const std::string& token, const Json& request,
+                              const std::string& request_id) {
   const OperationSpec* spec = FindOperation(op);
   auto handler = Handlers().find(op);
   if (spec == nullptr || handler == Handlers().end()) {
@@ -513,10 +519,10 @@ StatusOr<Json> Platform::PutArtifact(const std::string& token, const std::string
   event.outcome = "ok";
   event.details = {{"digest", info->digest}, {"size", info->size}};
   Status s = store_->RunInTransaction([&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Execute(
-        "INSERT INTO artifacts (project_id, digest, size, created_at, created_by) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        {project.id, info->digest, info->size, clock_->NowMicros(), actor}));
+    RETURN_IF_ERROR(
+        tx.Execute("INSERT INTO artifacts (project_id, digest, size, created_at, created_by) "
+                   "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                   {project.id, info->digest, info->size, clock_->NowMicros(), actor}));
     return audit_->Append(tx, event).status();
   });
   if (!s.ok()) {

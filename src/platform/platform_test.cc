@@ -2,6 +2,8 @@
 // tests, built twice: PLINTH_TEST_POSTGRES selects the backend). Covers the authorisation matrix
 // (every operation x every role), audit atomicity (an audit write that fails refuses the change),
 // request validation, token lifecycle and artifact integrity.
+#include "platform/platform.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -15,7 +17,6 @@
 #include "auth/roles.h"
 #include "core/random.h"
 #include "core/sha256.h"
-#include "platform/platform.h"
 #include "store/testing/postgres_test_util.h"
 
 namespace plinth {
@@ -155,8 +156,8 @@ TEST_F(PlatformTest, AuthorizationMatrix) {
 
   enum Expect { kAllowed, kDenied, kHidden };
   struct Case {
-    std::string role;      // role bound on p1
-    bool platform_wide;    // bound on "*" instead
+    std::string role;    // role bound on p1
+    bool platform_wide;  // bound on "*" instead
   };
   std::vector<Case> cases;
   for (Role r : AllRoles()) {
@@ -176,12 +177,20 @@ TEST_F(PlatformTest, AuthorizationMatrix) {
     auto expect = [&](const std::string& what, const Status& s, Expect e) {
       SCOPED_TRACE(what);
       switch (e) {
-        case kAllowed: EXPECT_TRUE(s.ok()) << s; break;
-        case kDenied: EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s; break;
-        case kHidden: EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s; break;
+        case kAllowed:
+          EXPECT_TRUE(s.ok()) << s;
+          break;
+        case kDenied:
+          EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
+          break;
+        case kHidden:
+          EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s;
+          break;
       }
     };
-    auto status = [&](const std::string& op, const Json& req) { return Call(token, op, req).status(); };
+    auto status = [&](const std::string& op, const Json& req) {
+      return Call(token, op, req).status();
+    };
 
     expect("whoami", status("whoami", Json::object()), kAllowed);
     expect("project.list", status("project.list", Json::object()), kAllowed);
@@ -190,7 +199,8 @@ TEST_F(PlatformTest, AuthorizationMatrix) {
     expect("user.create",
            status("user.create", {{"name", "x-" + name}, {"role", "viewer"}, {"project", "p1"}}),
            admin ? kAllowed : kDenied);
-    expect("user.grant", status("user.grant", {{"name", "owner"}, {"role", "viewer"}, {"project", "p2"}}),
+    expect("user.grant",
+           status("user.grant", {{"name", "owner"}, {"role", "viewer"}, {"project", "p2"}}),
            admin ? kAllowed : kDenied);
     if (admin) MustCall(admin_, "user.create", {{"name", "y-" + name}, {"role", "viewer"}});
     expect("user.list", status("user.list", Json::object()), admin ? kAllowed : kDenied);
@@ -275,8 +285,8 @@ TEST_F(PlatformTest, AFailedAuditWriteRefusesTheChange) {
 }
 
 TEST_F(PlatformTest, RequestsAreValidatedAndFieldsCannotBeMassAssigned) {
-  auto extra = Call(admin_, "user.create",
-                    {{"name", "mallory"}, {"role", "viewer"}, {"admin", true}});
+  auto extra =
+      Call(admin_, "user.create", {{"name", "mallory"}, {"role", "viewer"}, {"admin", true}});
   EXPECT_EQ(extra.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(extra.status().message()), HasSubstr("unknown field 'admin'"));
   auto owner = Call(admin_, "project.create", {{"name", "p"}, {"owner", "mallory"}});
