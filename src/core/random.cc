@@ -5,15 +5,14 @@
 #include <cstdlib>
 
 namespace plinth {
-namespace {
-void EnsureSodium() {
+void InitCrypto() {
   static const bool ok = sodium_init() >= 0;
   if (!ok) std::abort();  // no usable randomness: nothing secure can be done
 }
-}  // namespace
 
 void FillRandom(uint8_t* out, size_t n) {
-  EnsureSodium();
+  InitCrypto();
+  if (n == 0) return;
   randombytes_buf(out, n);
 }
 
@@ -24,7 +23,7 @@ std::string RandomHex(size_t n) {
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  EnsureSodium();
+  InitCrypto();
   if (a.size() != b.size()) return false;
   if (a.empty()) return true;
   return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
@@ -60,7 +59,7 @@ bool HexDecode(std::string_view hex, std::string* out) {
 }
 
 std::string Base64Encode(std::string_view bytes) {
-  EnsureSodium();
+  InitCrypto();
   const int variant = sodium_base64_VARIANT_ORIGINAL;
   std::string out(sodium_base64_ENCODED_LEN(bytes.size(), variant), '\0');
   sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
@@ -70,7 +69,7 @@ std::string Base64Encode(std::string_view bytes) {
 }
 
 bool Base64Decode(std::string_view text, std::string* out) {
-  EnsureSodium();
+  InitCrypto();
   std::string result(text.size(), '\0');
   size_t len = 0;
   if (sodium_base642bin(reinterpret_cast<unsigned char*>(result.data()), result.size(), text.data(),

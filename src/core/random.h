@@ -9,6 +9,9 @@
 
 namespace plinth {
 
+// Initialises libsodium once (thread-safe); every function here calls it. Aborts if the system
+// offers no secure randomness.
+void InitCrypto();
 void FillRandom(uint8_t* out, size_t n);
 // n random bytes as lowercase hex (2n characters).
 std::string RandomHex(size_t n);

@@ -12,7 +12,7 @@ SigningKey SigningKey::Generate() {
   SigningKey key;
   key.public_key_.resize(crypto_sign_PUBLICKEYBYTES);
   key.secret_key_.resize(crypto_sign_SECRETKEYBYTES);
-  FillRandom(nullptr, 0);  // initialises libsodium
+  InitCrypto();
   crypto_sign_keypair(reinterpret_cast<unsigned char*>(key.public_key_.data()),
                       reinterpret_cast<unsigned char*>(key.secret_key_.data()));
   return key;
@@ -55,7 +55,7 @@ bool VerifySignature(std::string_view public_key, std::string_view message,
   std::string sig;
   if (public_key.size() != crypto_sign_PUBLICKEYBYTES) return false;
   if (!Base64Decode(signature_b64, &sig) || sig.size() != crypto_sign_BYTES) return false;
-  FillRandom(nullptr, 0);
+  InitCrypto();
   return crypto_sign_verify_detached(
              reinterpret_cast<const unsigned char*>(sig.data()),
              reinterpret_cast<const unsigned char*>(message.data()), message.size(),

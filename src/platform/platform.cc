@@ -434,7 +434,13 @@ void Platform::RecordFailure(const OperationSpec& spec, const std::string& actor
   event.action = spec.name;
   bool denied = absl::IsPermissionDenied(status) || absl::IsUnauthenticated(status);
   event.outcome = denied ? "denied" : "error:" + WireCodeFor(status.code());
-  event.details["error"] = std::string(status.message()).substr(0, 500);
+  std::string message(status.message());
+  if (message.size() > 500) {
+    size_t cut = 500;
+    while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+    message.resize(cut);  // never split a UTF-8 character
+  }
+  event.details["error"] = message;
   // Best effort: if even this cannot be written, the change was refused anyway.
   store_
       ->RunInTransaction(
