@@ -106,16 +106,25 @@ Status VerifyAuditFile(const GlobalOptions& g, const std::string& file,
                  {"checkpoints", report.checkpoints},
                  {"first_bad_seq", report.first_bad_seq},
                  {"first_bad_line", report.first_bad_line},
+                 {"last_checkpoint_seq", report.last_checkpoint_seq},
+                 {"last_checkpoint_time", report.last_checkpoint_time},
                  {"reason", report.reason}};
   if (g.json) {
     PrintJson(std::cout, result);
   } else if (report.ok) {
     std::cout << "Audit export " << file << " intact: " << report.records << " records, "
-              << report.checkpoints << " signed checkpoints verified\n";
+              << report.checkpoints << " signed checkpoints verified";
+    if (report.last_checkpoint_seq > 0) {
+      std::cout << " (signed through record " << report.last_checkpoint_seq << ", "
+                << report.last_checkpoint_time << ")";
+    }
+    std::cout << "\n";
   }
   if (!report.ok) {
-    return absl::DataLossError("audit export " + file + " fails verification at record " +
-                               std::to_string(report.first_bad_seq) + ": " + report.reason);
+    std::string where = "record " + std::to_string(report.first_bad_seq);
+    if (report.first_bad_line > 0) where += " (line " + std::to_string(report.first_bad_line) + ")";
+    return absl::DataLossError("audit export " + file + " fails verification at " + where + ": " +
+                               report.reason);
   }
   return absl::OkStatus();
 }
