@@ -46,12 +46,15 @@ class ArtifactStore {
   // Re-hashes the stored object. Same errors as Get.
   virtual Status Verify(const std::string& digest) = 0;
   // Size of the stored object. InvalidArgument / NotFound as Get.
+  // Stat and Exists do not re-hash; like Get and Verify they return DataLoss if something other
+  // than a regular file (a symlink, a FIFO) sits at the object's path.
   virtual StatusOr<ArtifactInfo> Stat(const std::string& digest) = 0;
   // InvalidArgument for a malformed digest.
   virtual StatusOr<bool> Exists(const std::string& digest) = 0;
 };
 
 // The local folder backend rooted at `root` (created if missing).
+// Default options; errors as CreateLocalArtifactStore(root, options) in local_artifact_store.h.
 StatusOr<std::unique_ptr<ArtifactStore>> CreateLocalArtifactStore(const std::string& root);
 
 // Convenience sources and sinks over files and strings.

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Every benchmark of the platform kernel, one after the other, each printing a Markdown table with
+# the peer's or target's figure and the ratio. Copy the tables into docs/benchmarks.md with the date.
+#   bench/run.sh            (about 3-5 minutes on 2 cores)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+echo "# Plinth benchmarks, $(date -u +%Y-%m-%d), $(nproc) cores"
+echo
+echo "## Audited state changes per second"
+bench/audit_bench.sh
+echo
+echo "## Artifact put and get against sha256sum + cp"
+bench/artifact_bench.sh
+echo
+echo "## Authenticated GET requests (wrk)"
+bench/http_bench.sh 10
