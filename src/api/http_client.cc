@@ -113,14 +113,14 @@ StatusOr<Json> HttpPlatformClient::Call(const std::string& op, const Json& reque
     for (const auto& [key, value] : body.items()) {
       if (value.is_null()) continue;
       query += (query.empty() ? "?" : "&") + UrlEncode(key) + "=" +
-               UrlEncode(value.is_string() ? value.get<std::string>() : value.dump());
+               UrlEncode(value.is_string() ? value.get<std::string>() : DumpJson(value));
     }
     res = spec->method == "GET" ? impl_->client->Get(path + query, impl_->Headers())
                                 : impl_->client->Delete(path + query, impl_->Headers());
   } else if (spec->method == "POST") {
-    res = impl_->client->Post(path, impl_->Headers(), body.dump(), "application/json");
+    res = impl_->client->Post(path, impl_->Headers(), DumpJson(body), "application/json");
   } else {
-    res = impl_->client->Put(path, impl_->Headers(), body.dump(), "application/json");
+    res = impl_->client->Put(path, impl_->Headers(), DumpJson(body), "application/json");
   }
   if (!res) return impl_->Unreachable(res);
   if (res->status >= 300) return StatusFromResponse(res->status, res->body);

@@ -13,6 +13,7 @@
 #include "api/openapi.h"
 #include "core/errors.h"
 #include "core/ids.h"
+#include "core/random.h"
 
 namespace plinth {
 namespace {
@@ -41,9 +42,20 @@ class ChunkChannel {
     cancelled_ = true;
     cv_.notify_all();
   }
+  // The producer could not deliver the whole body: the consumer's next Pull fails.
+  void Fail() {
+    std::lock_guard<std::mutex> lock(mu_);
+    failed_ = true;
+    closed_ = true;
+    cv_.notify_all();
+  }
   StatusOr<size_t> Pull(char* buf, size_t cap) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return !queue_.empty() || closed_; });
+    if (failed_) {
+      return absl::InvalidArgumentError(
+          "the upload ended before its declared length; nothing was stored");
+    }
     if (queue_.empty()) return size_t{0};
     std::string& front = queue_.front();
     size_t n = std::min(cap, front.size() - offset_);
@@ -65,6 +77,7 @@ class ChunkChannel {
   size_t offset_ = 0;
   bool closed_ = false;
   bool cancelled_ = false;
+  bool failed_ = false;
 };
 
 bool IsSafeRequestId(const std::string& id) {
@@ -92,10 +105,15 @@ std::string BearerToken(const httplib::Request& req) {
   return auth.empty() ? "" : "invalid";
 }
 
+void SetRequestId(httplib::Response& res, const std::string& rid) {
+  res.headers.erase("X-Request-Id");
+  res.set_header("X-Request-Id", rid);
+}
+
 void SendJson(httplib::Response& res, int status, const Json& body, const std::string& rid) {
   res.status = status;
-  res.set_header("X-Request-Id", rid);
-  res.set_content(body.dump(), kJson);
+  SetRequestId(res, rid);
+  res.set_content(DumpJson(body), kJson);
 }
 
 void SendError(httplib::Response& res, const Status& status, const std::string& rid,
@@ -113,10 +131,9 @@ std::string RoutePattern(const std::string& path, std::vector<std::string>* path
   auto begin = std::sregex_iterator(path.begin(), path.end(), kParam);
   size_t last = 0;
   for (auto it = begin; it != std::sregex_iterator(); ++it) {
-    // A trailing parameter takes the rest of the path, so "a/../b" reaches the operation and is
-    // refused there with a clear error instead of falling through to "no such endpoint".
-    bool trailing = static_cast<size_t>(it->position() + it->length()) == path.size();
-    pattern += path.substr(last, it->position() - last) + (trailing ? "(.+)" : "([^/]+)");
+    // A parameter may match slashes, so a name like "a/../b" reaches the operation and is
+    // refused there with the same error as in process, not "no such endpoint".
+    pattern += path.substr(last, it->position() - last) + "(.+)";
     path_fields->push_back((*it)[1]);
     last = it->position() + it->length();
   }
@@ -217,8 +234,17 @@ struct ApiServer::Impl {
             [&](char* buf, size_t cap) { return channel.Pull(buf, cap); }, rid);
         channel.Cancel();
       });
-      reader([&](const char* data, size_t n) { return channel.Push(data, n); });
-      channel.Close();
+      uint64_t declared = 0, received = 0;
+      bool has_length = absl::SimpleAtoi(req.get_header_value("Content-Length"), &declared);
+      bool complete = reader([&](const char* data, size_t n) {
+        received += n;
+        return channel.Push(data, n);
+      });
+      if (complete && (!has_length || received == declared)) {
+        channel.Close();
+      } else {
+        channel.Fail();
+      }
       consumer.join();
       if (!result.ok()) return SendError(res, result.status(), rid);
       SendJson(res, 201, *result, rid);
@@ -242,8 +268,15 @@ struct ApiServer::Impl {
           },
           [](const char*, size_t) { return absl::OkStatus(); }, rid);
       if (!absl::IsCancelled(s)) return SendError(res, s, rid);
-      res.set_header("X-Request-Id", rid);
-      res.set_header("Content-Digest", "sha-256=:" + digest + ":");
+      SetRequestId(res, rid);
+      std::string raw;
+      if (HexDecode(digest.substr(7), &raw)) {
+        res.set_header("Content-Digest", "sha-256=:" + Base64Encode(raw) + ":");  // RFC 9530
+      }
+      if (size == 0) {
+        res.set_content("", "application/octet-stream");
+        return;
+      }
       Platform* p = platform;
       res.set_content_provider(static_cast<size_t>(size), "application/octet-stream",
                                [p, digest](size_t offset, size_t, httplib::DataSink& sink) {
@@ -266,7 +299,7 @@ struct ApiServer::Impl {
       std::ostringstream out;
       Status s = platform->ExportAudit(BearerToken(req), out, rid);
       if (!s.ok()) return SendError(res, s, rid);
-      res.set_header("X-Request-Id", rid);
+      SetRequestId(res, rid);
       res.set_content(out.str(), "application/x-ndjson");
     });
   }
@@ -288,6 +321,12 @@ ApiServer::ApiServer(Platform* platform, ApiServerOptions options)
   int threads = options.threads;
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   svr.set_tcp_nodelay(true);
+  // SO_REUSEADDR only: cpp-httplib's default also sets SO_REUSEPORT, which would let a second
+  // server bind the same port and take half of the connections.
+  svr.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   svr.set_keep_alive_max_count(100000);
   svr.set_keep_alive_timeout(10);
   svr.set_read_timeout(options.read_timeout_seconds);
@@ -307,7 +346,8 @@ ApiServer::ApiServer(Platform* platform, ApiServerOptions options)
                     RequestIdOf(req), 413);
           return httplib::Server::HandlerResponse::Handled;
         }
-        if (req.has_header("Transfer-Encoding")) {
+        bool has_body_method = req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
+    if (req.has_header("Transfer-Encoding") || (has_body_method && length.empty())) {
           SendError(res, absl::InvalidArgumentError("request bodies must carry a Content-Length"),
                     RequestIdOf(req), 411);
           return httplib::Server::HandlerResponse::Handled;
@@ -338,7 +378,7 @@ ApiServer::ApiServer(Platform* platform, ApiServerOptions options)
   });
   static const std::string openapi = BuildOpenApiDocument().dump(2);
   svr.Get("/api/v1/openapi.json", [](const httplib::Request& req, httplib::Response& res) {
-    res.set_header("X-Request-Id", RequestIdOf(req));
+    SetRequestId(res, RequestIdOf(req));
     res.set_content(openapi, kJson);
   });
   for (const auto& spec : Operations()) {

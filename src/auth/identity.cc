@@ -239,7 +239,7 @@ StatusOr<TokenInfo> IdentityStore::FindToken(Transaction& tx, const std::string&
 
 Status IdentityStore::RevokeToken(Transaction& tx, const std::string& id) const {
   ASSIGN_OR_RETURN(TokenInfo t, FindToken(tx, id));
-  if (t.revoked_at) return absl::FailedPreconditionError("token '" + id + "' is already revoked");
+  if (t.revoked_at) return absl::AlreadyExistsError("token '" + id + "' is already revoked");
   return tx.Execute("UPDATE tokens SET revoked_at = ? WHERE id = ?", {clock_->NowMicros(), id});
 }
 

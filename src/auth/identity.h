@@ -104,7 +104,7 @@ class IdentityStore {
   // Resolves a token. Unauthenticated (never NotFound) when malformed, unknown, expired or
   // revoked, with a message that says which but never echoes the token.
   StatusOr<Principal> Authenticate(Transaction& tx, std::string_view token) const;
-  // NotFound if no such token id; FailedPrecondition if already revoked.
+  // NotFound if no such token id; AlreadyExists (a conflict) if already revoked.
   StatusOr<TokenInfo> FindToken(Transaction& tx, const std::string& id) const;
   Status RevokeToken(Transaction& tx, const std::string& id) const;
   // Tokens of `user_id`, or of everyone when empty.

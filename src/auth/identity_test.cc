@@ -102,7 +102,7 @@ TEST_F(IdentityTest, TokensAreStoredHashedAndExpireAndRevoke) {
   ASSERT_TRUE(Tx([&](Transaction& tx) { return identity_.RevokeToken(tx, token.info.id); }).ok());
   EXPECT_EQ(auth().status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(Tx([&](Transaction& tx) { return identity_.RevokeToken(tx, token.info.id); }).code(),
-            absl::StatusCode::kFailedPrecondition);
+            absl::StatusCode::kAlreadyExists);
 }
 
 TEST_F(IdentityTest, DuplicatesConflict) {

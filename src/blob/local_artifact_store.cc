@@ -116,7 +116,7 @@ class LocalArtifactStore : public ArtifactStore {
     const std::string fanout = FanoutDir(info.digest);
     const std::string path = ObjectPath(info.digest);
     RETURN_IF_ERROR(EnsureFanoutDir(fanout));
-    ASSIGN_OR_RETURN(bool present, IsPresent(path, info.size));
+    ASSIGN_OR_RETURN(bool present, IsPresent(info.digest, path, info.size));
     if (present) {
       // Never written twice. The folder is synced all the same: the writer that renamed the
       // object into place may not have synced it yet, and this Put must be durable when it
@@ -180,13 +180,15 @@ class LocalArtifactStore : public ArtifactStore {
     return EnsureFolder(fanout);
   }
 
-  // True if a complete object is already at `path`. Anything else there (a symlink, a truncated
-  // file) is replaced by the rename that follows, which never writes through it.
-  StatusOr<bool> IsPresent(const std::string& path, int64_t size) {
+  // True if a complete, intact object is already at `path`. Anything else there (a symlink, a
+  // truncated or corrupted file) is replaced by the rename that follows, which never writes
+  // through it: putting the same bytes again repairs a damaged object.
+  StatusOr<bool> IsPresent(const std::string& digest, const std::string& path, int64_t size) {
     StatusOr<PathInfo> info = env_->Stat(path);
     if (absl::IsNotFound(info.status())) return false;
     if (!info.ok()) return info.status();
-    return info->is_regular && info->size == size;
+    if (!info->is_regular || info->size != size) return false;
+    return ReadVerified(digest, nullptr).ok();
   }
 
   StatusOr<std::unique_ptr<ReadableFile>> OpenObject(const std::string& digest) {

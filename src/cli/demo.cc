@@ -178,7 +178,7 @@ Status RunDemo(const std::string& home_arg, bool json) {
                       {"audit_intact", true},
                       {"audit_export",
                        std::filesystem::path(export_path).lexically_normal().string()}}
-                     .dump(2)
+                     .dump(2, ' ', false, Json::error_handler_t::replace)
               << "\n";
   } else {
     std::cout << "\nDone. Explore the home yourself:\n"

@@ -35,12 +35,12 @@ void PrintTable(std::ostream& out, const std::vector<std::string>& headers,
   if (rows.empty()) out << "(none)\n";
 }
 
-void PrintJson(std::ostream& out, const Json& value) { out << value.dump(2) << "\n"; }
+void PrintJson(std::ostream& out, const Json& value) { out << DumpJson(value, 2) << "\n"; }
 
 std::string Cell(const Json& value) {
   if (value.is_null()) return "-";
   if (value.is_string()) return value.get<std::string>();
-  return value.dump();
+  return DumpJson(value);
 }
 
 std::string HumanBytes(int64_t bytes) {

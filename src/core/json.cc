@@ -142,6 +142,10 @@ Status Append(const Json& v, std::string* out) {
 
 }  // namespace
 
+std::string DumpJson(const Json& value, int indent) {
+  return value.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
 StatusOr<std::string> CanonicalJson(const Json& value) {
   std::string out;
   RETURN_IF_ERROR(Append(value, &out));

@@ -17,6 +17,10 @@ namespace plinth {
 
 using Json = nlohmann::json;
 
+// Serialises for people and the wire (not for hashing): never throws; bytes that are not UTF-8
+// (which may come from hostile input echoed in a message) become U+FFFD.
+std::string DumpJson(const Json& value, int indent = -1);
+
 // InvalidArgument if `value` holds NaN or an infinity.
 StatusOr<std::string> CanonicalJson(const Json& value);
 

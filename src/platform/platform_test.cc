@@ -325,7 +325,7 @@ TEST_F(PlatformTest, TokensExpireAndRevocationTakesEffectAtOnce) {
   EXPECT_EQ(revoked.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(std::string(revoked.status().message()), HasSubstr("revoked"));
   EXPECT_EQ(Call(admin_, "token.revoke", {{"id", u["id"]}}).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+            absl::StatusCode::kAlreadyExists);
 
   for (std::string bad : {std::string(""), std::string("plt_xyz"), "plt_" + std::string(64, 'g'),
                           "plt_" + RandomHex(32)}) {
