@@ -182,6 +182,23 @@ Status ActiveTransactionMark::CheckNotNested(const MetadataStore* store) {
   return absl::OkStatus();
 }
 
+StatusOr<QueryResult> CheckedTransaction::Query(std::string_view sql,
+                                                const std::vector<SqlValue>& params) {
+  if (!failure_.ok()) {
+    return absl::FailedPreconditionError("an earlier statement in this transaction failed: " +
+                                         std::string(failure_.message()));
+  }
+  StatusOr<QueryResult> result =
+      IsTransactionControl(sql)
+          ? StatusOr<QueryResult>(absl::InvalidArgumentError(
+                "transaction control is done by the metadata store, not in a transaction "
+                "function: " +
+                std::string(sql)))
+          : Run(sql, params);
+  if (!result.ok()) failure_ = result.status();
+  return result;
+}
+
 bool IsTransactionControl(std::string_view sql) {
   size_t start = 0;
   while (start < sql.size() && std::isspace(static_cast<unsigned char>(sql[start]))) ++start;

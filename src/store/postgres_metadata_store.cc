@@ -266,31 +266,17 @@ class ConnectionPool {
 
 // The Transaction handed to a function; its first failed statement aborts it (as the server
 // does), and later statements are refused without a round trip.
-class PostgresTransaction : public Transaction {
+class PostgresTransaction : public CheckedTransaction {
  public:
   explicit PostgresTransaction(PGconn* connection) : connection_(connection) {}
 
-  StatusOr<QueryResult> Query(std::string_view sql, const std::vector<SqlValue>& params) override {
-    if (!failure_.ok()) {
-      return absl::FailedPreconditionError("an earlier statement in this transaction failed: " +
-                                           std::string(failure_.message()));
-    }
-    StatusOr<QueryResult> result =
-        IsTransactionControl(sql)
-            ? StatusOr<QueryResult>(absl::InvalidArgumentError(
-                  "transaction control is done by the metadata store, not in a transaction "
-                  "function: " +
-                  std::string(sql)))
-            : RunStatement(connection_, sql, params);
-    if (!result.ok()) failure_ = result.status();
-    return result;
+ protected:
+  StatusOr<QueryResult> Run(std::string_view sql, const std::vector<SqlValue>& params) override {
+    return RunStatement(connection_, sql, params);
   }
-
-  const Status& failure() const { return failure_; }
 
  private:
   PGconn* connection_;
-  Status failure_;
 };
 
 class PostgresMetadataStore : public StoreBackend {

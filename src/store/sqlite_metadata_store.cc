@@ -235,32 +235,17 @@ class SqliteConnection {
 
 // The Transaction handed to a function: one connection, poisoned by its first failed statement
 // so that SQLite behaves as PostgreSQL does (a failed statement aborts the transaction).
-class SqliteTransaction : public Transaction {
+class SqliteTransaction : public CheckedTransaction {
  public:
   explicit SqliteTransaction(SqliteConnection* connection) : connection_(connection) {}
 
-  StatusOr<QueryResult> Query(std::string_view sql, const std::vector<SqlValue>& params) override {
-    if (!failure_.ok()) {
-      return absl::FailedPreconditionError("an earlier statement in this transaction failed: " +
-                                           std::string(failure_.message()));
-    }
-    StatusOr<QueryResult> result =
-        IsTransactionControl(sql)
-            ? StatusOr<QueryResult>(absl::InvalidArgumentError(
-                  "transaction control is done by the metadata store, not in a transaction "
-                  "function: " +
-                  std::string(sql)))
-            : connection_->Run(sql, params);
-    if (!result.ok()) failure_ = result.status();
-    return result;
+ protected:
+  StatusOr<QueryResult> Run(std::string_view sql, const std::vector<SqlValue>& params) override {
+    return connection_->Run(sql, params);
   }
-
-  // OK, or the error of the first statement that failed.
-  const Status& failure() const { return failure_; }
 
  private:
   SqliteConnection* connection_;
-  Status failure_;
 };
 
 Status ReturnedOkAfterFailure(const Status& failure) {

@@ -62,6 +62,22 @@ class ActiveTransactionMark {
 // transaction.
 bool IsTransactionControl(std::string_view sql);
 
+// The Transaction both backends hand to a function: it refuses transaction-control statements
+// (the backend owns the transaction) and is poisoned by its first failed statement, as
+// PostgreSQL's transactions are, so that both backends behave alike. Backends implement Run.
+class CheckedTransaction : public Transaction {
+ public:
+  StatusOr<QueryResult> Query(std::string_view sql, const std::vector<SqlValue>& params) final;
+  // OK, or the error of the first statement that failed.
+  const Status& failure() const { return failure_; }
+
+ protected:
+  virtual StatusOr<QueryResult> Run(std::string_view sql, const std::vector<SqlValue>& params) = 0;
+
+ private:
+  Status failure_;
+};
+
 // `status` with `prefix` put before its message, same code.
 Status WithPrefix(const Status& status, const std::string& prefix);
 
