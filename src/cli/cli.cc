@@ -11,6 +11,7 @@
 #include "api/http_client.h"
 #include "api/http_server.h"
 #include "audit/audit_log.h"
+#include "cli/command_support.h"
 #include "cli/output.h"
 #include "core/errors.h"
 #include "core/files.h"
@@ -20,52 +21,6 @@
 
 namespace plinth {
 namespace {
-
-struct GlobalOptions {
-  std::string home;
-  std::string server;
-  std::string token;
-  bool json = false;
-};
-
-std::string EnvOr(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return (v != nullptr && *v != '\0') ? std::string(v) : fallback;
-}
-
-StatusOr<std::unique_ptr<PlatformClient>> Connect(const GlobalOptions& g) {
-  std::string server = g.server.empty() ? EnvOr("PLINTH_SERVER", "") : g.server;
-  std::string token = g.token.empty() ? EnvOr("PLINTH_TOKEN", "") : g.token;
-  std::string home_dir = ResolveHomeDir(g.home);
-  if (!server.empty()) {
-    if (token.empty()) {
-      auto home = LoadHome(home_dir);
-      if (home.ok()) token = ReadCredentialsToken(*home);
-    }
-    ASSIGN_OR_RETURN(auto client, HttpPlatformClient::Create(server, token));
-    return std::unique_ptr<PlatformClient>(std::move(client));
-  }
-  ASSIGN_OR_RETURN(HomeConfig home, LoadHome(home_dir));
-  if (token.empty()) token = ReadCredentialsToken(home);
-  ASSIGN_OR_RETURN(auto platform, Platform::Open(home));
-  return std::unique_ptr<PlatformClient>(
-      std::make_unique<LocalPlatformClient>(std::move(platform), token));
-}
-
-// Runs `fn` with a connected client and prints its JSON result (or `human` of it).
-using Render = std::function<void(const Json&)>;
-
-Status CallAndPrint(const GlobalOptions& g, const std::string& op, const Json& request,
-                    const Render& human) {
-  ASSIGN_OR_RETURN(auto client, Connect(g));
-  ASSIGN_OR_RETURN(Json result, client->Call(op, request));
-  if (g.json) {
-    PrintJson(std::cout, result);
-  } else {
-    human(result);
-  }
-  return absl::OkStatus();
-}
 
 std::string RolesText(const Json& roles) {
   std::string out;
@@ -180,9 +135,8 @@ int RunCli(int argc, char** argv) {
   app.fallthrough();
 
   std::function<Status()> action;
-  auto on = [&](CLI::App* cmd, std::function<Status()> fn) {
-    cmd->callback([&action, fn] { action = fn; });
-  };
+  CommandRegistrar registrar(&app, &g, &action);
+  auto on = [&](CLI::App* cmd, std::function<Status()> fn) { registrar.On(cmd, std::move(fn)); };
 
   // init
   std::string store_url;

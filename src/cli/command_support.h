@@ -1,0 +1,59 @@
+// What every group of CLI commands shares: the global options, connecting to the platform (in
+// process on the home, or a server), and calling an operation with table-or-JSON output. Each
+// domain's commands live in their own file and register through a CommandRegistrar.
+#ifndef PLINTH_CLI_COMMAND_SUPPORT_H_
+#define PLINTH_CLI_COMMAND_SUPPORT_H_
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/json.h"
+#include "core/status.h"
+#include "platform/client.h"
+
+namespace plinth {
+
+struct GlobalOptions {
+  std::string home;
+  std::string server;
+  std::string token;
+  bool json = false;
+};
+
+// The environment variable `name`, or `fallback` when unset or empty.
+std::string EnvOr(const char* name, const std::string& fallback);
+
+// A client for the options: HTTP when --server / PLINTH_SERVER is set, else in process on the
+// home. The token comes from --token, PLINTH_TOKEN, or the home's credentials file.
+StatusOr<std::unique_ptr<PlatformClient>> Connect(const GlobalOptions& g);
+
+// Prints an operation's result for people.
+using Render = std::function<void(const Json&)>;
+
+// Connects, runs `op`, and prints the result as JSON (--json) or through `human`.
+Status CallAndPrint(const GlobalOptions& g, const std::string& op, const Json& request,
+                    const Render& human);
+
+// Registers commands: On(cmd, fn) makes `fn` the action run when `cmd` is chosen.
+class CommandRegistrar {
+ public:
+  CommandRegistrar(CLI::App* app, GlobalOptions* globals, std::function<Status()>* action)
+      : app_(app), globals_(globals), action_(action) {}
+  CLI::App& app() { return *app_; }
+  const GlobalOptions& globals() const { return *globals_; }
+  void On(CLI::App* cmd, std::function<Status()> fn) {
+    std::function<Status()>* action = action_;
+    cmd->callback([action, fn] { *action = fn; });
+  }
+
+ private:
+  CLI::App* app_;
+  GlobalOptions* globals_;
+  std::function<Status()>* action_;
+};
+
+}  // namespace plinth
+
+#endif  // PLINTH_CLI_COMMAND_SUPPORT_H_
