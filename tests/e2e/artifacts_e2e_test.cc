@@ -77,7 +77,9 @@ TEST_P(ArtifactsE2eTest, RoundTripKeepsEveryByte) {
     briefly.timeout = std::chrono::seconds(10);
     CommandResult get = cli_->Run(dana_, {"artifacts", "get", digest, "--out", out}, briefly);
     EXPECT_EQ(get.exit_code, 0) << get.Describe();
-    if (get.exit_code == 0) EXPECT_EQ(ReadFileOrDie(out), data);
+    if (get.exit_code == 0) {
+      EXPECT_EQ(ReadFileOrDie(out), data);
+    }
     EXPECT_EQ(ReadFileOrDie(ObjectPath(home_.dir(), digest)), data);
   }
 }
