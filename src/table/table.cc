@@ -107,7 +107,7 @@ StatusOr<Column> Column::FromCodes(std::string name, std::vector<int32_t> codes,
 }
 
 size_t Column::null_count() const {
-  return valid_.size() - static_cast<size_t>(std::count(valid_.begin(), valid_.end(), uint8_t{1}));
+  return static_cast<size_t>(std::count(valid_.begin(), valid_.end(), uint8_t{0}));
 }
 
 void Column::AppendNull() {
