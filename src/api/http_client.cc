@@ -92,31 +92,48 @@ StatusOr<std::unique_ptr<HttpPlatformClient>> HttpPlatformClient::Create(
 
 HttpPlatformClient::~HttpPlatformClient() = default;
 
+namespace {
+
+// The URL of operation `spec` for `request`: its path with the path fields filled in and, when
+// `query` is set, the other fields as a query string; otherwise they are left in `*body`.
+StatusOr<std::string> OperationUrl(const OperationSpec& spec, const Json& request, bool query,
+                                   Json* body) {
+  *body = request.is_object() ? request : Json::object();
+  std::string path = spec.path;
+  for (const auto& f : spec.fields) {
+    if (f.in != FieldIn::kPath) continue;
+    std::string value = body->contains(f.name) && (*body)[f.name].is_string()
+                            ? (*body)[f.name].get<std::string>()
+                            : "";
+    if (value.empty()) {
+      return absl::InvalidArgumentError(spec.name + ": missing required field '" + f.name + "'");
+    }
+    path.replace(path.find("{" + f.name + "}"), f.name.size() + 2, UrlEncode(value));
+    body->erase(f.name);
+  }
+  if (!query) return path;
+  std::string text;
+  for (const auto& [key, value] : body->items()) {
+    if (value.is_null()) continue;
+    text += (text.empty() ? "?" : "&") + UrlEncode(key) + "=" +
+            UrlEncode(value.is_string() ? value.get<std::string>() : DumpJson(value));
+  }
+  *body = Json::object();
+  return path + text;
+}
+
+}  // namespace
+
 StatusOr<Json> HttpPlatformClient::Call(const std::string& op, const Json& request) {
   const OperationSpec* spec = FindOperation(op);
   if (spec == nullptr) return absl::NotFoundError("unknown operation '" + op + "'");
-  Json body = request.is_object() ? request : Json::object();
-  std::string path = spec->path;
-  for (const auto& f : spec->fields) {
-    if (f.in != FieldIn::kPath) continue;
-    std::string value =
-        body.contains(f.name) && body[f.name].is_string() ? body[f.name].get<std::string>() : "";
-    if (value.empty()) {
-      return absl::InvalidArgumentError(op + ": missing required field '" + f.name + "'");
-    }
-    path.replace(path.find("{" + f.name + "}"), f.name.size() + 2, UrlEncode(value));
-    body.erase(f.name);
-  }
+  bool query = spec->method == "GET" || spec->method == "DELETE";
+  Json body;
+  ASSIGN_OR_RETURN(std::string path, OperationUrl(*spec, request, query, &body));
   httplib::Result res{nullptr, httplib::Error::Unknown};
-  if (spec->method == "GET" || spec->method == "DELETE") {
-    std::string query;
-    for (const auto& [key, value] : body.items()) {
-      if (value.is_null()) continue;
-      query += (query.empty() ? "?" : "&") + UrlEncode(key) + "=" +
-               UrlEncode(value.is_string() ? value.get<std::string>() : DumpJson(value));
-    }
-    res = spec->method == "GET" ? impl_->client->Get(path + query, impl_->Headers())
-                                : impl_->client->Delete(path + query, impl_->Headers());
+  if (query) {
+    res = spec->method == "GET" ? impl_->client->Get(path, impl_->Headers())
+                                : impl_->client->Delete(path, impl_->Headers());
   } else if (spec->method == "POST") {
     res = impl_->client->Post(path, impl_->Headers(), DumpJson(body), "application/json");
   } else {
@@ -129,8 +146,14 @@ StatusOr<Json> HttpPlatformClient::Call(const std::string& op, const Json& reque
   return *json;
 }
 
-StatusOr<Json> HttpPlatformClient::PutArtifact(const std::string& project, const std::string& path,
-                                               const ProgressFn& progress) {
+StatusOr<Json> HttpPlatformClient::Upload(const std::string& op, const Json& request,
+                                          const std::string& path, const ProgressFn& progress) {
+  const OperationSpec* spec = FindOperation(op);
+  if (spec == nullptr || spec->payload != Payload::kBytesIn) {
+    return absl::NotFoundError("unknown upload operation '" + op + "'");
+  }
+  Json unused;
+  ASSIGN_OR_RETURN(std::string url, OperationUrl(*spec, request, true, &unused));
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return absl::NotFoundError(path + ": " + std::strerror(errno));
   struct stat st;
@@ -139,7 +162,6 @@ StatusOr<Json> HttpPlatformClient::PutArtifact(const std::string& project, const
     return absl::InvalidArgumentError(path + " is not a regular file");
   }
   size_t total = static_cast<size_t>(st.st_size);
-  std::string url = "/api/v1/projects/" + UrlEncode(project) + "/artifacts";
   std::vector<char> buf(1 << 20);
   auto res = impl_->client->Put(
       url, impl_->Headers(), total,

@@ -20,8 +20,8 @@ class HttpPlatformClient : public PlatformClient {
   ~HttpPlatformClient() override;
 
   StatusOr<Json> Call(const std::string& op, const Json& request) override;
-  StatusOr<Json> PutArtifact(const std::string& project, const std::string& path,
-                             const ProgressFn& progress) override;
+  StatusOr<Json> Upload(const std::string& op, const Json& request, const std::string& path,
+                        const ProgressFn& progress) override;
   Status GetArtifact(const std::string& digest, const std::string& out_path,
                      const ProgressFn& progress) override;
   Status ExportAudit(const std::string& out_path) override;

@@ -141,7 +141,7 @@ std::string RoutePattern(const std::string& path, std::vector<std::string>* path
 }
 
 // The operation's request from the HTTP request: path fields, then query fields (typed by the
-// spec) for GET and DELETE, or the JSON body otherwise.
+// spec) for GET, DELETE and uploads (whose body is the bytes), or the JSON body otherwise.
 StatusOr<Json> BuildRequest(const OperationSpec& spec, const std::vector<std::string>& fields,
                             const httplib::Request& req) {
   Json request = Json::object();
@@ -152,8 +152,9 @@ StatusOr<Json> BuildRequest(const OperationSpec& spec, const std::vector<std::st
       return absl::InvalidArgumentError("the request body must be a JSON object");
     }
   }
-  // Only GET and DELETE take query fields; a POST body is JSON whatever its content type says.
-  if (!body_request) {
+  // Only GET, DELETE and uploads take query fields; a POST body is JSON whatever its content type
+  // says.
+  if (!body_request || spec.payload == Payload::kBytesIn) {
     for (const auto& [key, value] : req.params) {
       const FieldSpec* field = nullptr;
       for (const auto& f : spec.fields) {
@@ -218,19 +219,22 @@ struct ApiServer::Impl {
     if (method == "DELETE") server.Delete(pattern, handler);
   }
 
-  void RegisterArtifactPut(const OperationSpec& spec) {
+  // A bytes-in operation (artifact.put, data.register): the body streams through a ChunkChannel
+  // into Platform::CallUpload, with the request's path and query fields beside it.
+  void RegisterUpload(const OperationSpec& spec) {
     std::vector<std::string> fields;
     std::string pattern = RoutePattern(spec.path, &fields);
     upload_routes.emplace_back(spec.method, std::regex(pattern));
-    server.Put(pattern, [this](const httplib::Request& req, httplib::Response& res,
-                               const httplib::ContentReader& reader) {
+    server.Put(pattern, [this, &spec, fields](const httplib::Request& req, httplib::Response& res,
+                                              const httplib::ContentReader& reader) {
       std::string rid = RequestIdOf(req);
-      std::string project = req.matches[1].str();
+      auto request = BuildRequest(spec, fields, req);
+      if (!request.ok()) return SendError(res, request.status(), rid);
       ChunkChannel channel;
       StatusOr<Json> result = absl::InternalError("upload did not run");
       std::thread consumer([&] {
-        result = platform->PutArtifact(
-            BearerToken(req), project,
+        result = platform->CallUpload(
+            spec.name, BearerToken(req), *request,
             [&](char* buf, size_t cap) { return channel.Pull(buf, cap); }, rid);
         channel.Cancel();
       });
@@ -347,7 +351,7 @@ ApiServer::ApiServer(Platform* platform, ApiServerOptions options)
           return httplib::Server::HandlerResponse::Handled;
         }
         bool has_body_method = req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
-    if (req.has_header("Transfer-Encoding") || (has_body_method && length.empty())) {
+        if (req.has_header("Transfer-Encoding") || (has_body_method && length.empty())) {
           SendError(res, absl::InvalidArgumentError("request bodies must carry a Content-Length"),
                     RequestIdOf(req), 411);
           return httplib::Server::HandlerResponse::Handled;
@@ -382,8 +386,8 @@ ApiServer::ApiServer(Platform* platform, ApiServerOptions options)
     res.set_content(openapi, kJson);
   });
   for (const auto& spec : Operations()) {
-    if (spec.name == "artifact.put") {
-      impl_->RegisterArtifactPut(spec);
+    if (spec.payload == Payload::kBytesIn) {
+      impl_->RegisterUpload(spec);
     } else if (spec.name == "artifact.get") {
       impl_->RegisterArtifactGet(spec);
     } else if (spec.name == "audit.export") {

@@ -59,6 +59,10 @@ std::string PermissionName(Permission permission) {
       return "artifact.read";
     case Permission::kAuditRead:
       return "audit.read";
+    case Permission::kDatasetWrite:
+      return "dataset.write";
+    case Permission::kPiiRead:
+      return "pii.read";
   }
   return "unknown";
 }
@@ -69,7 +73,10 @@ bool RoleGrants(Role role, Permission permission) {
     case Permission::kArtifactRead:
       return true;  // every role reads the projects it is bound to
     case Permission::kArtifactWrite:
+    case Permission::kDatasetWrite:
       return role == Role::kDataScientist;
+    case Permission::kPiiRead:
+      return role == Role::kDataScientist || role == Role::kValidator || role == Role::kAuditor;
     case Permission::kProjectCreate:
     case Permission::kUserManage:
     case Permission::kTokenManageAny:

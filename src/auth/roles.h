@@ -21,6 +21,8 @@ enum class Permission {
   kArtifactWrite,   // store artifacts in a project
   kArtifactRead,    // read artifacts of a project
   kAuditRead,       // tail, export and verify the audit chain (platform-wide only)
+  kDatasetWrite,    // register data sets in a project
+  kPiiRead,         // see the values of PII columns (profiles); others see them masked
 };
 
 // "viewer", "data-scientist", ... as users type them.

@@ -361,6 +361,8 @@ int RunCli(int argc, char** argv) {
     });
   });
 
+  AddDataCommands(&registrar);
+
   // server
   std::string listen = "127.0.0.1:8080";
   int threads = 32;

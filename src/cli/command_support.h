@@ -54,6 +54,9 @@ class CommandRegistrar {
   std::function<Status()>* action_;
 };
 
+// `plinth data ...`: data sets (data_commands.cc).
+void AddDataCommands(CommandRegistrar* r);
+
 }  // namespace plinth
 
 #endif  // PLINTH_CLI_COMMAND_SUPPORT_H_

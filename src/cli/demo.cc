@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 
@@ -130,6 +131,34 @@ Status RunDemo(const std::string& home_arg, bool json) {
   ASSIGN_OR_RETURN(std::string copy_digest, Sha256File(copy));
   if (copy_digest != digest) return absl::InternalError("demo: the copy does not match");
   p.Ok("the validator reads it back, verified on read: " + copy_digest.substr(0, 19) + "...");
+
+  p.Step("The data scientist registers it as a governed, versioned data set");
+  ASSIGN_OR_RETURN(Json registered, as["dana"]->Upload("data.register",
+                                                       {{"project", "credit-risk"},
+                                                        {"name", "lending"},
+                                                        {"target", "Class"},
+                                                        {"protected", "addr_state"}},
+                                                       data, nullptr));
+  std::string version = registered["version"];
+  p.Ok("lending@" + version.substr(0, 12) + ": " + registered["num_rows"].dump() + " rows x " +
+       registered["num_columns"].dump() + " columns; version = the file's digest");
+  ASSIGN_OR_RETURN(Json profile, as["victor"]->Call("data.profile", {{"project", "credit-risk"},
+                                                                     {"name", "lending"}}));
+  for (const auto& c : profile["columns"]) {
+    std::string name = c.value("name", "");
+    if (name != "int_rate" && name != "annual_inc" && name != "Class") continue;
+    std::string line = name + " (" + c.value("type", "") + "): " + c["nulls"].dump() + " nulls";
+    if (c.contains("mean")) {
+      char buf[96];
+      std::snprintf(buf, sizeof(buf), ", mean %.4g, p50 %.4g", c["mean"].get<double>(),
+                    c["quantiles"]["p50"].get<double>());
+      line += buf;
+    }
+    if (c.contains("top") && !c["top"].empty()) {
+      line += ", top " + c["top"][0].value("value", "") + " (" + c["top"][0]["count"].dump() + ")";
+    }
+    p.Ok("profile: " + line);
+  }
 
   p.Step("The platform refuses what roles and projects do not allow");
   RETURN_IF_ERROR(p.Refused("the validator stores an artifact",

@@ -36,8 +36,8 @@ StatusOr<Json> LocalPlatformClient::Call(const std::string& op, const Json& requ
   return result;
 }
 
-StatusOr<Json> LocalPlatformClient::PutArtifact(const std::string& project, const std::string& path,
-                                                const ProgressFn& progress) {
+StatusOr<Json> LocalPlatformClient::Upload(const std::string& op, const Json& request,
+                                           const std::string& path, const ProgressFn& progress) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return absl::NotFoundError(path + ": " + std::strerror(errno));
   struct stat st;
@@ -52,7 +52,7 @@ StatusOr<Json> LocalPlatformClient::PutArtifact(const std::string& project, cons
     }
     return n;
   };
-  auto result = platform_->PutArtifact(token_, project, source, NewRequestId());
+  auto result = platform_->CallUpload(op, token_, request, source, NewRequestId());
   ::close(fd);
   if (result.ok()) RETURN_IF_ERROR(platform_->Checkpoint());
   return result;

@@ -23,9 +23,15 @@ class PlatformClient {
   virtual ~PlatformClient() = default;
   // Runs a JSON operation of operations.h.
   virtual StatusOr<Json> Call(const std::string& op, const Json& request) = 0;
+  // Runs a bytes-in operation (Payload::kBytesIn) with `request` as its fields, streaming the
+  // file at `path` as its bytes.
+  virtual StatusOr<Json> Upload(const std::string& op, const Json& request, const std::string& path,
+                                const ProgressFn& progress) = 0;
   // Stores the file at `path` in `project`; returns {"digest", "size", "project"}.
-  virtual StatusOr<Json> PutArtifact(const std::string& project, const std::string& path,
-                                     const ProgressFn& progress) = 0;
+  StatusOr<Json> PutArtifact(const std::string& project, const std::string& path,
+                             const ProgressFn& progress) {
+    return Upload("artifact.put", {{"project", project}}, path, progress);
+  }
   // Writes the artifact to `out_path`, which appears only once its digest verified.
   virtual Status GetArtifact(const std::string& digest, const std::string& out_path,
                              const ProgressFn& progress) = 0;
@@ -41,8 +47,8 @@ class LocalPlatformClient : public PlatformClient {
   LocalPlatformClient(std::shared_ptr<Platform> platform, std::string token)
       : platform_(std::move(platform)), token_(std::move(token)) {}
   StatusOr<Json> Call(const std::string& op, const Json& request) override;
-  StatusOr<Json> PutArtifact(const std::string& project, const std::string& path,
-                             const ProgressFn& progress) override;
+  StatusOr<Json> Upload(const std::string& op, const Json& request, const std::string& path,
+                        const ProgressFn& progress) override;
   Status GetArtifact(const std::string& digest, const std::string& out_path,
                      const ProgressFn& progress) override;
   Status ExportAudit(const std::string& out_path) override;

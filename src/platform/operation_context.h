@@ -28,6 +28,9 @@ struct OpContext {
   // Work to run after the transaction ends, whose result becomes the operation's (for reads that
   // open their own transactions, such as verifying the audit chain).
   std::function<StatusOr<Json>()> after_transaction;
+  // Set by a read whose access must itself be audited (a confidential data set): Call appends
+  // `audit` after the read and returns the data only if that append succeeded.
+  bool audit_read = false;
 };
 
 using Handler = StatusOr<Json> (*)(OpContext&, const Json&);
@@ -52,6 +55,8 @@ Json TimeOrNull(const std::optional<int64_t>& micros);
 
 // Handlers of the kernel's operations (identity, artifacts, audit).
 void AddKernelHandlers(HandlerMap* handlers);
+// Handlers of the data set operations (data_handlers.cc).
+void AddDataHandlers(HandlerMap* handlers);
 
 }  // namespace plinth
 

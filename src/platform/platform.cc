@@ -21,6 +21,7 @@ const HandlerMap& Handlers() {
   static const HandlerMap* handlers = [] {
     auto* map = new HandlerMap();
     AddKernelHandlers(map);
+    AddDataHandlers(map);
     return map;
   }();
   return *handlers;
@@ -184,6 +185,7 @@ StatusOr<Json> Platform::Call(const std::string& op, const std::string& token, c
   std::string actor;
   Json result;
   std::function<StatusOr<Json>()> after;
+  bool audit_read = false;
   auto body = [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(Principal principal, identity_.Authenticate(tx, token));
     actor = principal.user.name;
@@ -192,6 +194,7 @@ StatusOr<Json> Platform::Call(const std::string& op, const std::string& token, c
     OpContext ctx{*this, tx, principal, identity_, event, nullptr};
     ASSIGN_OR_RETURN(result, handler->second(ctx, request));
     after = std::move(ctx.after_transaction);
+    audit_read = ctx.audit_read;
     if (spec->mutating) {
       event.outcome = "ok";
       RETURN_IF_ERROR(audit_->Append(tx, event).status());
@@ -203,8 +206,32 @@ StatusOr<Json> Platform::Call(const std::string& op, const std::string& token, c
     RecordFailure(*spec, actor, event, s);
     return s;
   }
+  if (audit_read && !spec->mutating) {
+    // Fail closed: the data leaves only once its reading is on the record.
+    event.outcome = "ok";
+    RETURN_IF_ERROR(store_->RunInTransaction(
+        [&](Transaction& tx) -> Status { return audit_->Append(tx, event).status(); }));
+  }
   if (after) return after();
   return result;
+}
+
+StatusOr<Json> Platform::CallUpload(const std::string& op, const std::string& token,
+                                    const Json& request, const ByteSource& source,
+                                    const std::string& request_id) {
+  const OperationSpec* spec = FindOperation(op);
+  if (spec == nullptr || spec->payload != Payload::kBytesIn) {
+    return absl::NotFoundError("unknown upload operation '" + op.substr(0, 64) + "'");
+  }
+  if (op == "data.register") {
+    Json tags = request.is_object() ? request : Json::object();
+    tags.erase("project");
+    tags.erase("name");
+    return RegisterDataset(token, Str(request, "project"), Str(request, "name"), tags, source,
+                           request_id);
+  }
+  RETURN_IF_ERROR(ValidateRequest(*spec, request));
+  return PutArtifact(token, Str(request, "project"), source, request_id);
 }
 
 StatusOr<Principal> Platform::Authenticate(const std::string& token) {

@@ -66,6 +66,21 @@ class Platform {
   // artifact.put: stores what `source` yields in `project`. Returns {"digest", "size"}.
   StatusOr<Json> PutArtifact(const std::string& token, const std::string& project,
                              const ByteSource& source, const std::string& request_id);
+  // data.register: stores the CSV file that `source` yields as an artifact of `project` (hashed
+  // while streaming), reads the stored object back and parses it, checks that every column the
+  // tags name exists, writes the table's snapshot as a second artifact, and then, in one
+  // transaction, records the version (schema, tags, profile) with its audit record. The version is
+  // the file's digest: the same bytes registered again return the existing version (with the same
+  // tags; other tags are AlreadyExists). `tags` holds data.register's tag fields as sent
+  // (target, timestamp, entity, pii and protected as comma-separated text, classification).
+  // A malformed CSV is InvalidArgument with the reader's line and column, and nothing is recorded.
+  StatusOr<Json> RegisterDataset(const std::string& token, const std::string& project,
+                                 const std::string& name, const Json& tags,
+                                 const ByteSource& source, const std::string& request_id);
+  // The one entry point of bytes-in operations (Payload::kBytesIn: artifact.put, data.register):
+  // `request` holds the operation's fields, `source` its bytes.
+  StatusOr<Json> CallUpload(const std::string& op, const std::string& token, const Json& request,
+                            const ByteSource& source, const std::string& request_id);
   // artifact.get: authorises, verifies the stored bytes against the digest, then calls
   // `on_size` with the size and streams the bytes to `sink`. Corrupt bytes are never streamed.
   Status GetArtifact(const std::string& token, const std::string& digest,

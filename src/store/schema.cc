@@ -36,6 +36,22 @@ const std::vector<Migration>& SchemaMigrations() {
            "CREATE TABLE audit_checkpoints (seq BIGINT PRIMARY KEY, time BIGINT NOT NULL, "
            "hash TEXT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL)",
        }},
+      {2,
+       "data sets: registered, versioned CSV files with schema, tags and profile",
+       {
+           "CREATE TABLE datasets (id TEXT PRIMARY KEY, "
+           "project_id TEXT NOT NULL REFERENCES projects(id), name TEXT NOT NULL, "
+           "created_at BIGINT NOT NULL, created_by TEXT NOT NULL, UNIQUE (project_id, name))",
+           // version: hex SHA-256 of the CSV file (file_digest without "sha256:"); seq orders the
+           // versions of one data set (1, 2, ...). schema, tags and profile are JSON.
+           "CREATE TABLE dataset_versions (dataset_id TEXT NOT NULL REFERENCES datasets(id), "
+           "version TEXT NOT NULL, seq BIGINT NOT NULL, file_digest TEXT NOT NULL, "
+           "snapshot_digest TEXT NOT NULL, size BIGINT NOT NULL, num_rows BIGINT NOT NULL, "
+           "num_columns BIGINT NOT NULL, classification TEXT NOT NULL, schema_json TEXT NOT NULL, "
+           "tags_json TEXT NOT NULL, profile_json TEXT NOT NULL, created_at BIGINT NOT NULL, "
+           "created_by TEXT NOT NULL, PRIMARY KEY (dataset_id, version), "
+           "UNIQUE (dataset_id, seq))",
+       }},
   };
   return *migrations;
 }

@@ -1,0 +1,359 @@
+// Data sets on the platform: registering a CSV file as a version of a data set (the bytes-in
+// entry point Platform::RegisterDataset) and the read operations data.list, data.show and
+// data.profile. Records live in the datasets and dataset_versions tables (store migration 2); the
+// file and its table snapshot are artifacts of the project. PII columns are masked in profiles for
+// callers without PII access; reading a confidential data set is itself audited.
+#include <set>
+
+#include "core/clock.h"
+#include "core/ids.h"
+#include "data/csv_reader.h"
+#include "data/dataset.h"
+#include "data/profile.h"
+#include "platform/operation_context.h"
+#include "platform/platform.h"
+#include "table/table_snapshot.h"
+
+namespace plinth {
+namespace {
+
+constexpr char kVersionColumns[] =
+    "version, seq, file_digest, snapshot_digest, size, num_rows, num_columns, classification, "
+    "schema_json, tags_json, profile_json, created_at, created_by";
+
+// One row of dataset_versions, selected with kVersionColumns.
+struct VersionRow {
+  std::string version;
+  int64_t seq = 0;
+  std::string file_digest;
+  std::string snapshot_digest;
+  int64_t size = 0;
+  int64_t rows = 0;
+  int64_t columns = 0;
+  std::string classification;
+  Json schema;
+  Json tags;
+  Json profile;
+  int64_t created_at = 0;
+  std::string created_by;
+};
+
+StatusOr<VersionRow> ReadVersionRow(const QueryResult& r, size_t i) {
+  VersionRow v;
+  v.version = r.TextOrEmpty(i, 0);
+  v.seq = r.IntOrZero(i, 1);
+  v.file_digest = r.TextOrEmpty(i, 2);
+  v.snapshot_digest = r.TextOrEmpty(i, 3);
+  v.size = r.IntOrZero(i, 4);
+  v.rows = r.IntOrZero(i, 5);
+  v.columns = r.IntOrZero(i, 6);
+  v.classification = r.TextOrEmpty(i, 7);
+  ASSIGN_OR_RETURN(v.schema, ParseJson(r.TextOrEmpty(i, 8)));
+  ASSIGN_OR_RETURN(v.tags, ParseJson(r.TextOrEmpty(i, 9)));
+  ASSIGN_OR_RETURN(v.profile, ParseJson(r.TextOrEmpty(i, 10)));
+  v.created_at = r.IntOrZero(i, 11);
+  v.created_by = r.TextOrEmpty(i, 12);
+  return v;
+}
+
+Json VersionSummary(const VersionRow& v) {
+  return {{"version", v.version},
+          {"seq", v.seq},
+          {"file_digest", v.file_digest},
+          {"snapshot_digest", v.snapshot_digest},
+          {"size", v.size},
+          {"num_rows", v.rows},
+          {"num_columns", v.columns},
+          {"classification", v.classification},
+          {"created", FormatTime(v.created_at)},
+          {"created_by", v.created_by}};
+}
+
+// The id of data set `name` in `project`; NotFound naming both.
+StatusOr<std::string> FindDatasetId(Transaction& tx, const Project& project,
+                                    const std::string& name) {
+  RETURN_IF_ERROR(ValidateDatasetName(name));
+  ASSIGN_OR_RETURN(QueryResult r, tx.Query("SELECT id FROM datasets WHERE project_id = ? AND "
+                                           "name = ?",
+                                           {project.id, name}));
+  if (r.rows.empty()) {
+    return absl::NotFoundError("data set '" + name + "' not found in project '" + project.name +
+                               "'");
+  }
+  return r.TextOrEmpty(0, 0);
+}
+
+// The version `version_text` (digest or unique prefix of 12+ hex) of a data set, or its latest
+// when empty.
+StatusOr<VersionRow> FindVersion(Transaction& tx, const std::string& dataset_id,
+                                 const std::string& name, const std::string& version_text) {
+  std::string sql =
+      std::string("SELECT ") + kVersionColumns + " FROM dataset_versions WHERE dataset_id = ?";
+  std::vector<SqlValue> params = {dataset_id};
+  if (version_text.empty()) {
+    sql += " ORDER BY seq DESC LIMIT 1";
+  } else {
+    ASSIGN_OR_RETURN(std::string prefix, NormalizeVersion(version_text));
+    sql += " AND version LIKE ? ORDER BY seq DESC LIMIT 2";
+    params.push_back(prefix + "%");
+  }
+  ASSIGN_OR_RETURN(QueryResult r, tx.Query(sql, params));
+  if (r.rows.empty()) {
+    return absl::NotFoundError("data set '" + name + "' has no version '" +
+                               version_text.substr(0, 80) + "'");
+  }
+  if (r.rows.size() > 1) {
+    return absl::InvalidArgumentError("version prefix '" + version_text.substr(0, 80) +
+                                      "' matches several versions of '" + name +
+                                      "'; give more characters");
+  }
+  return ReadVersionRow(r, 0);
+}
+
+// Authorises a read of data set `name` in the request's project and finds the requested version.
+// A confidential version makes the read audited.
+StatusOr<std::pair<Project, VersionRow>> ReadVersion(OpContext& ctx, const Json& req) {
+  ASSIGN_OR_RETURN(Project p,
+                   AuthorizeProject(ctx.tx, ctx.identity, ctx.principal, ctx.audit.action,
+                                    Str(req, "project"), Permission::kProjectRead));
+  std::string name = Str(req, "name");
+  ASSIGN_OR_RETURN(std::string id, FindDatasetId(ctx.tx, p, name));
+  ASSIGN_OR_RETURN(VersionRow v, FindVersion(ctx.tx, id, name, Str(req, "version")));
+  ctx.audit.project = p.name;
+  ctx.audit.resource = "dataset/" + name + "@" + v.version;
+  ctx.audit.details = {{"version", v.version}, {"classification", v.classification}};
+  if (v.classification == "confidential") ctx.audit_read = true;
+  return std::make_pair(p, v);
+}
+
+StatusOr<Json> DataList(OpContext& ctx, const Json& req) {
+  std::vector<Project> projects;
+  std::string only = Str(req, "project");
+  if (!only.empty()) {
+    ASSIGN_OR_RETURN(Project p, AuthorizeProject(ctx.tx, ctx.identity, ctx.principal,
+                                                 ctx.audit.action, only, Permission::kProjectRead));
+    projects.push_back(p);
+  } else {
+    ASSIGN_OR_RETURN(std::vector<Project> all, ctx.identity.ListProjects(ctx.tx));
+    for (const auto& p : all) {
+      if (ctx.principal.Can(Permission::kProjectRead, p.id)) projects.push_back(p);
+    }
+  }
+  Json out = Json::array();
+  for (const auto& p : projects) {
+    ASSIGN_OR_RETURN(
+        QueryResult r,
+        ctx.tx.Query("SELECT d.name, v.version, v.seq, v.num_rows, v.num_columns, "
+                     "v.classification, v.created_at, v.created_by FROM datasets d "
+                     "JOIN dataset_versions v ON v.dataset_id = d.id WHERE d.project_id = ? AND "
+                     "v.seq = (SELECT MAX(seq) FROM dataset_versions WHERE dataset_id = d.id) "
+                     "ORDER BY d.name",
+                     {p.id}));
+    for (size_t i = 0; i < r.rows.size(); ++i) {
+      out.push_back({{"project", p.name},
+                     {"name", r.TextOrEmpty(i, 0)},
+                     {"version", r.TextOrEmpty(i, 1)},
+                     {"versions", r.IntOrZero(i, 2)},
+                     {"num_rows", r.IntOrZero(i, 3)},
+                     {"num_columns", r.IntOrZero(i, 4)},
+                     {"classification", r.TextOrEmpty(i, 5)},
+                     {"created", FormatTime(r.IntOrZero(i, 6))},
+                     {"created_by", r.TextOrEmpty(i, 7)}});
+    }
+  }
+  return Json{{"datasets", out}};
+}
+
+StatusOr<Json> DataShow(OpContext& ctx, const Json& req) {
+  ASSIGN_OR_RETURN(auto found, ReadVersion(ctx, req));
+  const auto& [project, v] = found;
+  std::string name = Str(req, "name");
+  ASSIGN_OR_RETURN(std::string id, FindDatasetId(ctx.tx, project, name));
+  ASSIGN_OR_RETURN(QueryResult r, ctx.tx.Query(std::string("SELECT ") + kVersionColumns +
+                                                   " FROM dataset_versions WHERE dataset_id = ? "
+                                                   "ORDER BY seq DESC",
+                                               {id}));
+  Json history = Json::array();
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    ASSIGN_OR_RETURN(VersionRow row, ReadVersionRow(r, i));
+    history.push_back(VersionSummary(row));
+  }
+  Json out = VersionSummary(v);
+  out["project"] = project.name;
+  out["name"] = name;
+  out["schema"] = v.schema;
+  out["tags"] = v.tags;
+  out["versions"] = history;
+  return out;
+}
+
+StatusOr<Json> DataProfile(OpContext& ctx, const Json& req) {
+  ASSIGN_OR_RETURN(auto found, ReadVersion(ctx, req));
+  const auto& [project, v] = found;
+  Json profile = v.profile;
+  bool masked = false;
+  if (!ctx.principal.Can(Permission::kPiiRead, project.id)) {
+    std::set<std::string> pii;
+    if (v.tags.contains("pii") && v.tags["pii"].is_array()) {
+      for (const Json& c : v.tags["pii"]) pii.insert(c.get<std::string>());
+    }
+    masked = !pii.empty();
+    profile = MaskProfile(profile, pii);
+  }
+  profile["project"] = project.name;
+  profile["name"] = Str(req, "name");
+  profile["version"] = v.version;
+  profile["classification"] = v.classification;
+  profile["pii_masked"] = masked;
+  return profile;
+}
+
+StatusOr<DatasetTags> TagsFromRequest(const Json& request) {
+  DatasetTags tags;
+  tags.target = Str(request, "target");
+  tags.timestamp = Str(request, "timestamp");
+  tags.entity = Str(request, "entity");
+  tags.pii = SplitColumnList(Str(request, "pii"));
+  tags.protected_attributes = SplitColumnList(Str(request, "protected"));
+  std::string classification = Str(request, "classification");
+  if (!classification.empty()) tags.classification = classification;
+  if (!IsValidClassification(tags.classification)) {
+    return absl::InvalidArgumentError("classification '" + tags.classification.substr(0, 32) +
+                                      "' is not one of: public, internal, confidential");
+  }
+  return tags;
+}
+
+}  // namespace
+
+StatusOr<Json> Platform::RegisterDataset(const std::string& token, const std::string& project_name,
+                                         const std::string& name, const Json& tags_request,
+                                         const ByteSource& source, const std::string& request_id) {
+  const OperationSpec& spec = *FindOperation("data.register");
+  AuditEvent event;
+  event.action = spec.name;
+  event.request_id = request_id;
+  event.project = project_name.substr(0, 64);
+  event.resource = "dataset/" + name.substr(0, 64);
+  std::string actor;
+  auto fail = [&](const Status& s) -> Status {
+    RecordFailure(spec, actor, event, s);
+    return s;
+  };
+  Json request = tags_request.is_object() ? tags_request : Json::object();
+  request["project"] = project_name;
+  request["name"] = name;
+  Project project;
+  DatasetTags tags;
+  Status allowed = store_->RunReadOnly([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Principal principal, identity_.Authenticate(tx, token));
+    actor = principal.user.name;
+    RETURN_IF_ERROR(ValidateRequest(spec, request));
+    ASSIGN_OR_RETURN(project, AuthorizeProject(tx, identity_, principal, spec.name, project_name,
+                                               Permission::kDatasetWrite));
+    RETURN_IF_ERROR(ValidateDatasetName(name));
+    ASSIGN_OR_RETURN(tags, TagsFromRequest(request));
+    return absl::OkStatus();
+  });
+  if (!allowed.ok()) return fail(allowed);
+
+  // The file's bytes, hashed as they stream in; then parsed from the stored object, so what is
+  // profiled is exactly what the digest names.
+  auto file = artifacts_->Put(source, "", options_.max_artifact_bytes);
+  if (!file.ok()) return fail(file.status());
+  std::string bytes;
+  Status read = artifacts_->Get(file->digest, StringSink(&bytes));
+  if (!read.ok()) return fail(read);
+  auto table = ReadCsvBuffer(bytes);
+  if (!table.ok()) {
+    return fail(absl::InvalidArgumentError("the file is not valid CSV; nothing was registered: " +
+                                           std::string(table.status().message())));
+  }
+  bytes.clear();
+  bytes.shrink_to_fit();
+  Status tagged = CheckTags(tags, *table);
+  if (!tagged.ok()) return fail(tagged);
+  Json schema = SchemaJson(*table);
+  Json profile = ProfileTable(*table);
+  std::string snapshot_bytes = TableToSnapshot(*table);
+  auto snapshot = artifacts_->Put(StringSource(&snapshot_bytes));
+  if (!snapshot.ok()) return fail(snapshot.status());
+
+  const std::string version = file->digest.substr(7);
+  Json tags_json = TagsToJson(tags);
+  int64_t now = clock_->NowMicros();
+  bool created = true;
+  int64_t seq = 0;
+  event.actor = actor;
+  event.project = project.name;
+  event.resource = "dataset/" + name + "@" + version;
+  Status s = store_->RunInTransaction([&](Transaction& tx) -> Status {
+    for (const ArtifactInfo* a : {&*file, &*snapshot}) {
+      RETURN_IF_ERROR(
+          tx.Execute("INSERT INTO artifacts (project_id, digest, size, created_at, created_by) "
+                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                     {project.id, a->digest, a->size, now, actor}));
+    }
+    RETURN_IF_ERROR(
+        tx.Execute("INSERT INTO datasets (id, project_id, name, created_at, created_by) "
+                   "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                   {NewId(*clock_), project.id, name, now, actor}));
+    ASSIGN_OR_RETURN(std::string dataset_id, FindDatasetId(tx, project, name));
+    ASSIGN_OR_RETURN(QueryResult existing,
+                     tx.Query("SELECT seq, tags_json FROM dataset_versions WHERE dataset_id = ? "
+                              "AND version = ?",
+                              {dataset_id, version}));
+    if (!existing.rows.empty()) {
+      ASSIGN_OR_RETURN(Json old_tags, ParseJson(existing.TextOrEmpty(0, 1)));
+      if (old_tags != tags_json) {
+        return absl::AlreadyExistsError(
+            "version " + version.substr(0, 12) + " of data set '" + name +
+            "' is already registered with other tags: " + DumpJson(old_tags));
+      }
+      created = false;
+      seq = existing.IntOrZero(0, 0);
+    } else {
+      ASSIGN_OR_RETURN(
+          QueryResult last,
+          tx.Query("SELECT MAX(seq) FROM dataset_versions WHERE dataset_id = ?", {dataset_id}));
+      seq = last.IntOrZero(0, 0) + 1;
+      RETURN_IF_ERROR(tx.Execute(
+          "INSERT INTO dataset_versions (dataset_id, version, seq, file_digest, snapshot_digest, "
+          "size, num_rows, num_columns, classification, schema_json, tags_json, profile_json, "
+          "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          {dataset_id, version, seq, file->digest, snapshot->digest, file->size,
+           static_cast<int64_t>(table->num_rows()), static_cast<int64_t>(table->num_columns()),
+           tags.classification, DumpJson(schema), DumpJson(tags_json), DumpJson(profile), now,
+           actor}));
+    }
+    event.outcome = "ok";
+    event.details = {{"version", version},
+                     {"file_digest", file->digest},
+                     {"snapshot_digest", snapshot->digest},
+                     {"rows", static_cast<int64_t>(table->num_rows())},
+                     {"classification", tags.classification},
+                     {"new_version", created}};
+    return audit_->Append(tx, event).status();
+  });
+  if (!s.ok()) return fail(s);
+  return Json{{"project", project.name},
+              {"name", name},
+              {"version", version},
+              {"seq", seq},
+              {"new_version", created},
+              {"file_digest", file->digest},
+              {"snapshot_digest", snapshot->digest},
+              {"size", file->size},
+              {"num_rows", static_cast<int64_t>(table->num_rows())},
+              {"num_columns", static_cast<int64_t>(table->num_columns())},
+              {"classification", tags.classification},
+              {"tags", tags_json}};
+}
+
+void AddDataHandlers(HandlerMap* handlers) {
+  (*handlers)["data.list"] = DataList;
+  (*handlers)["data.show"] = DataShow;
+  (*handlers)["data.profile"] = DataProfile;
+}
+
+}  // namespace plinth
