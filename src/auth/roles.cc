@@ -63,6 +63,8 @@ std::string PermissionName(Permission permission) {
       return "dataset.write";
     case Permission::kPiiRead:
       return "pii.read";
+    case Permission::kDatasetValidate:
+      return "dataset.validate";
   }
   return "unknown";
 }
@@ -77,6 +79,8 @@ bool RoleGrants(Role role, Permission permission) {
       return role == Role::kDataScientist;
     case Permission::kPiiRead:
       return role == Role::kDataScientist || role == Role::kValidator || role == Role::kAuditor;
+    case Permission::kDatasetValidate:
+      return role == Role::kDataScientist || role == Role::kValidator;
     case Permission::kProjectCreate:
     case Permission::kUserManage:
     case Permission::kTokenManageAny:

@@ -8,16 +8,44 @@
 
 #include "cli/command_support.h"
 #include "cli/output.h"
+#include "core/errors.h"
+#include "core/files.h"
 #include "data/dataset.h"
 #include "data/profile.h"
+#include "data/synth_transactions.h"
 
 namespace plinth {
 namespace {
 
 struct DataOptions {
   std::string name, file, project, target, timestamp, entity, pii, protected_attributes;
-  std::string classification, html;
+  std::string classification, html, suite, reference, out;
+  SynthTransactionsOptions synth;
 };
+
+// The expectations of a validation result as a table.
+void PrintValidation(const Json& res) {
+  const Json& result = res["result"];
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& e : result["expectations"]) {
+    Json observed_json = e["observed"];
+    if (observed_json.is_object()) observed_json.erase("bins");  // in the HTML report
+    std::string observed = e.contains("error") && !e["error"].is_null()
+                               ? "error: " + Cell(e["error"])
+                               : DumpJson(observed_json);
+    if (observed.size() > 60) observed = observed.substr(0, 57) + "...";
+    rows.push_back({Cell(e["id"]), Cell(e["type"]), Cell(e["severity"]), Cell(e["column"]),
+                    e.value("passed", false) ? "pass" : "FAIL", observed});
+  }
+  std::cout << "Validation of " << Cell(res["name"]) << "@" << Cell(res["version"]).substr(0, 12)
+            << " with suite " << Cell(result["suite"]) << "\n\n";
+  PrintTable(std::cout, {"ID", "TYPE", "SEVERITY", "COLUMN", "RESULT", "OBSERVED"}, rows);
+  std::cout << "\n"
+            << (result.value("passed", false) ? "PASSED" : "FAILED") << ": "
+            << Cell(result["blocking_failures"]) << " blocking and "
+            << Cell(result["warning_failures"]) << " warning failures (result " << Cell(res["id"])
+            << ")\n";
+}
 
 std::string Short(const Json& version) { return Cell(version).substr(0, 12); }
 
@@ -215,6 +243,66 @@ void AddDataCommands(CommandRegistrar* r) {
     } else {
       PrintProfile(result);
       if (!o->html.empty()) std::cout << "\nWrote the HTML report to " << o->html << "\n";
+    }
+    return absl::OkStatus();
+  });
+
+  auto* validate = data->add_subcommand(
+      "validate", "Run a validation suite on a data set version; exit 5 if a blocking check fails");
+  validate->add_option("NAME", o->name, "NAME or NAME@VERSION (12+ hex characters)")->required();
+  validate->add_option("--project", o->project, "project")->required();
+  validate->add_option("--suite", o->suite, "suite file (YAML)")->required();
+  validate->add_option("--reference", o->reference,
+                       "data set NAME[@VERSION] in the project to measure drift against");
+  validate->add_option("--html", o->html, "also write the HTML report to this file");
+  r->On(validate, [o, g]() -> Status {
+    ASSIGN_OR_RETURN(std::string suite_text, ReadFile(o->suite));
+    Json req = RefRequest(o->name, o->project);
+    req["suite"] = suite_text;
+    req["suite_file"] = o->suite;
+    if (!o->reference.empty()) req["reference"] = o->reference;
+    if (!o->html.empty()) req["html"] = true;
+    ASSIGN_OR_RETURN(auto client, Connect(*g));
+    ASSIGN_OR_RETURN(Json res, client->Call("data.validate", req));
+    if (!o->html.empty()) {
+      RETURN_IF_ERROR(WriteFileAtomic(o->html, res.value("html", std::string()), 0644, true));
+      res.erase("html");
+    }
+    if (g->json) {
+      PrintJson(std::cout, res);
+    } else {
+      PrintValidation(res);
+      if (!o->html.empty()) std::cout << "Wrote the HTML report to " << o->html << "\n";
+    }
+    if (!res["result"].value("passed", false)) {
+      return GateRefusedError(
+          "validation failed: " + std::to_string(res["result"].value("blocking_failures", 0)) +
+          " blocking expectation(s) of suite " + res["result"].value("suite", std::string()) +
+          " failed");
+    }
+    return absl::OkStatus();
+  });
+
+  auto* synth = data->add_subcommand("synth", "Generate synthetic data (documented as synthetic)")
+                    ->require_subcommand(1);
+  auto* transactions = synth->add_subcommand(
+      "transactions", "Card transactions with a fraud label, deterministic by seed");
+  transactions->add_option("--customers", o->synth.customers, "number of customers (cards)")
+      ->default_val(1000);
+  transactions->add_option("--days", o->synth.days, "days covered")->default_val(30);
+  transactions->add_option("--seed", o->synth.seed, "random seed")->default_val(1);
+  transactions->add_option("--out", o->out, "output CSV file")->required();
+  r->On(transactions, [o, g]() -> Status {
+    SynthTransactionsStats stats;
+    RETURN_IF_ERROR(WriteSyntheticTransactions(o->synth, o->out, &stats));
+    if (g->json) {
+      PrintJson(std::cout, {{"out", o->out},
+                            {"transactions", stats.transactions},
+                            {"fraud_transactions", stats.fraud_transactions}});
+    } else {
+      std::cout << "Wrote " << stats.transactions << " synthetic transactions ("
+                << stats.fraud_transactions << " fraud) for " << o->synth.customers
+                << " customers over " << o->synth.days << " days to " << o->out << "\n";
     }
     return absl::OkStatus();
   });

@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/output.h"
 #include "core/errors.h"
+#include "core/files.h"
 #include "core/sha256.h"
 #include "platform/home.h"
 
@@ -21,18 +22,20 @@
 namespace plinth {
 namespace {
 
-std::string FindExampleData(const std::string& name) {
+// The file `sub/name` of the examples folder (sub is "data" or "suites"), or "" if not found.
+std::string FindExample(const std::string& sub, const std::string& name) {
+  std::string rel = sub + "/" + name;
   std::vector<std::string> candidates;
   if (const char* env = std::getenv("PLINTH_EXAMPLES"); env != nullptr) {
-    candidates.push_back(std::string(env) + "/data/" + name);
+    candidates.push_back(std::string(env) + "/" + rel);
   }
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    candidates.push_back((exe.parent_path() / "../examples/data" / name).string());
-    candidates.push_back((exe.parent_path() / "../share/plinth/examples/data" / name).string());
+    candidates.push_back((exe.parent_path() / "../examples" / rel).string());
+    candidates.push_back((exe.parent_path() / "../share/plinth/examples" / rel).string());
   }
-  candidates.push_back(std::string(PLINTH_SOURCE_DIR) + "/examples/data/" + name);
+  candidates.push_back(std::string(PLINTH_SOURCE_DIR) + "/examples/" + rel);
   for (const auto& c : candidates) {
     if (std::filesystem::exists(c, ec)) return std::filesystem::absolute(c).lexically_normal();
   }
@@ -118,7 +121,7 @@ Status RunDemo(const std::string& home_arg, bool json) {
   }
 
   p.Step("The data scientist stores a data set as a content-addressed artifact");
-  std::string data = FindExampleData("lending_club.csv");
+  std::string data = FindExample("data", "lending_club.csv");
   if (data.empty()) return absl::NotFoundError("demo data lending_club.csv not found");
   ASSIGN_OR_RETURN(Json put, as["dana"]->PutArtifact("credit-risk", data, nullptr));
   std::string digest = put["digest"];
@@ -159,6 +162,20 @@ Status RunDemo(const std::string& home_arg, bool json) {
     }
     p.Ok("profile: " + line);
   }
+
+  p.Step("The data scientist validates it against a suite (nulls, ranges, rules, drift)");
+  std::string suite_path = FindExample("suites", "lending_club.yaml");
+  if (suite_path.empty()) return absl::NotFoundError("demo suite lending_club.yaml not found");
+  ASSIGN_OR_RETURN(std::string suite_text, ReadFile(suite_path));
+  ASSIGN_OR_RETURN(Json validation, as["dana"]->Call("data.validate", {{"project", "credit-risk"},
+                                                                       {"name", "lending"},
+                                                                       {"suite", suite_text},
+                                                                       {"suite_file", suite_path},
+                                                                       {"reference", "lending"}}));
+  const Json& vr = validation["result"];
+  p.Ok(std::string("suite ") + vr.value("suite", "") + ": " +
+       std::to_string(vr["expectations"].size()) + " expectations, " +
+       (vr.value("passed", false) ? "passed" : "FAILED") + " (result recorded and audited)");
 
   p.Step("The platform refuses what roles and projects do not allow");
   RETURN_IF_ERROR(p.Refused("the validator stores an artifact",

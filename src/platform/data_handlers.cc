@@ -7,9 +7,11 @@
 
 #include "core/clock.h"
 #include "core/ids.h"
+#include "core/sha256.h"
 #include "data/csv_reader.h"
 #include "data/dataset.h"
 #include "data/profile.h"
+#include "data/validation.h"
 #include "platform/operation_context.h"
 #include "platform/platform.h"
 #include "table/table_snapshot.h"
@@ -208,6 +210,68 @@ StatusOr<Json> DataProfile(OpContext& ctx, const Json& req) {
   return profile;
 }
 
+// The table snapshot of a data set version, read (and verified) from the artifact store.
+StatusOr<Table> LoadSnapshot(OpContext& ctx, const VersionRow& v) {
+  std::string bytes;
+  RETURN_IF_ERROR(ctx.platform.artifacts().Get(v.snapshot_digest, StringSink(&bytes)));
+  return TableFromSnapshot(bytes);
+}
+
+StatusOr<Json> DataValidate(OpContext& ctx, const Json& req) {
+  ASSIGN_OR_RETURN(Project p,
+                   AuthorizeProject(ctx.tx, ctx.identity, ctx.principal, ctx.audit.action,
+                                    Str(req, "project"), Permission::kDatasetValidate));
+  std::string name = Str(req, "name");
+  ASSIGN_OR_RETURN(std::string id, FindDatasetId(ctx.tx, p, name));
+  ASSIGN_OR_RETURN(VersionRow v, FindVersion(ctx.tx, id, name, Str(req, "version")));
+  std::string suite_text = Str(req, "suite");
+  std::string suite_file = Str(req, "suite_file").empty() ? "suite.yaml" : Str(req, "suite_file");
+  ASSIGN_OR_RETURN(Suite suite, ParseSuite(suite_text, suite_file));
+  ASSIGN_OR_RETURN(Table data, LoadSnapshot(ctx, v));
+  std::optional<Table> reference;
+  std::string reference_text = Str(req, "reference");
+  std::string reference_label;
+  if (!reference_text.empty()) {
+    DatasetRef ref = ParseDatasetRef(reference_text);
+    ASSIGN_OR_RETURN(std::string ref_id, FindDatasetId(ctx.tx, p, ref.name));
+    ASSIGN_OR_RETURN(VersionRow rv, FindVersion(ctx.tx, ref_id, ref.name, ref.version));
+    ASSIGN_OR_RETURN(reference, LoadSnapshot(ctx, rv));
+    reference_label = ref.name + "@" + rv.version;
+  }
+  ASSIGN_OR_RETURN(ValidationResult result,
+                   RunSuite(suite, data, reference ? &*reference : nullptr));
+  Json result_json = ValidationResultToJson(result);
+  std::string result_id = NewId(*ctx.platform.clock());
+  std::string suite_digest = Sha256Digest(suite_text);
+  RETURN_IF_ERROR(ctx.tx.Execute(
+      "INSERT INTO validation_results (id, dataset_id, version, suite_name, suite_digest, "
+      "reference, passed, blocking_failures, warning_failures, result_json, created_at, "
+      "created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {result_id, id, v.version, suite.name, suite_digest, reference_label,
+       int64_t{result.passed ? 1 : 0}, static_cast<int64_t>(result.blocking_failures),
+       static_cast<int64_t>(result.warning_failures), DumpJson(result_json),
+       ctx.platform.clock()->NowMicros(), ctx.principal.user.name}));
+  ctx.audit.project = p.name;
+  ctx.audit.resource = "dataset/" + name + "@" + v.version;
+  ctx.audit.details = {{"validation_id", result_id},
+                       {"suite", suite.name},
+                       {"suite_digest", suite_digest},
+                       {"reference", reference_label},
+                       {"passed", result.passed},
+                       {"blocking_failures", result.blocking_failures},
+                       {"warning_failures", result.warning_failures}};
+  Json out = {{"id", result_id},
+              {"project", p.name},
+              {"name", name},
+              {"version", v.version},
+              {"suite_digest", suite_digest},
+              {"result", result_json}};
+  if (req.contains("html") && req["html"].is_boolean() && req["html"].get<bool>()) {
+    out["html"] = RenderValidationHtml(result);
+  }
+  return out;
+}
+
 StatusOr<DatasetTags> TagsFromRequest(const Json& request) {
   DatasetTags tags;
   tags.target = Str(request, "target");
@@ -351,6 +415,7 @@ StatusOr<Json> Platform::RegisterDataset(const std::string& token, const std::st
 }
 
 void AddDataHandlers(HandlerMap* handlers) {
+  (*handlers)["data.validate"] = DataValidate;
   (*handlers)["data.list"] = DataList;
   (*handlers)["data.show"] = DataShow;
   (*handlers)["data.profile"] = DataProfile;

@@ -52,6 +52,18 @@ const std::vector<Migration>& SchemaMigrations() {
            "created_by TEXT NOT NULL, PRIMARY KEY (dataset_id, version), "
            "UNIQUE (dataset_id, seq))",
        }},
+      {3,
+       "data validation results",
+       {
+           // One run of a validation suite on a data set version; result_json is the
+           // plinth.validation_result document (docs/validation.md) that gates read.
+           "CREATE TABLE validation_results (id TEXT PRIMARY KEY, dataset_id TEXT NOT NULL "
+           "REFERENCES datasets(id), version TEXT NOT NULL, suite_name TEXT NOT NULL, "
+           "suite_digest TEXT NOT NULL, reference TEXT NOT NULL, passed BIGINT NOT NULL, "
+           "blocking_failures BIGINT NOT NULL, warning_failures BIGINT NOT NULL, "
+           "result_json TEXT NOT NULL, created_at BIGINT NOT NULL, created_by TEXT NOT NULL)",
+           "CREATE INDEX validation_results_version ON validation_results(dataset_id, version)",
+       }},
   };
   return *migrations;
 }

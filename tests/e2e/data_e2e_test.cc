@@ -2,6 +2,8 @@
 // values), the same file twice giving one version, list/show/profile as JSON and tables, the HTML
 // report (self-contained, histograms as inline SVG), PII masked for a viewer, a tag naming a
 // missing column and a malformed CSV refused with nothing registered.
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "harness.h"
 
 namespace plinth::e2e {
@@ -144,6 +146,70 @@ TEST_P(DataE2eTest, BadInputRegistersNothing) {
   EXPECT_TRUE(list.OutJson()["datasets"].empty());
   CommandResult show = cli_->Run(dana_, {"data", "show", "bad", "--project", "credit-risk"});
   EXPECT_EQ(show.exit_code, 3) << show.Describe();
+}
+
+// A suite run on a data set version: passes on the data itself; a copy with one numeric column
+// tripled fails the blocking drift check (exit 5), and both results are audited.
+TEST_P(DataE2eTest, ValidationSuitesGateOnBlockingFailures) {
+  std::string suite = std::string(PLINTH_EXAMPLES_DATA) + "/../suites/lending_club.yaml";
+  ASSERT_EQ(cli_->Run(dana_, {"data", "register", "lending", Example("lending_club.csv"),
+                              "--project", "credit-risk", "--target", "Class"})
+                .exit_code,
+            0);
+  TempDir tmp;
+  std::string html = tmp.path() + "/validation.html";
+  CommandResult ok =
+      cli_->RunJson(dana_, {"data", "validate", "lending", "--project", "credit-risk", "--suite",
+                            suite, "--reference", "lending", "--html", html});
+  ASSERT_EQ(ok.exit_code, 0) << ok.Describe();
+  EXPECT_TRUE(ok.OutJson()["result"]["passed"].get<bool>());
+  EXPECT_THAT(ReadFileOrDie(html), HasSubstr("<svg"));
+
+  // Triple annual_inc in a copy of the file.
+  std::string text = ReadFileOrDie(Example("lending_club.csv"));
+  std::vector<std::string> lines = absl::StrSplit(text, '\n');
+  std::vector<std::string> header = absl::StrSplit(lines[0], ',');
+  size_t col = 0;
+  while (col < header.size() && header[col] != "annual_inc" && header[col] != "\"annual_inc\"")
+    ++col;
+  ASSERT_LT(col, header.size());
+  std::string shifted = lines[0] + "\n";
+  for (size_t i = 1; i < lines.size(); ++i) {
+    if (lines[i].empty()) continue;
+    std::vector<std::string> cells = absl::StrSplit(lines[i], ',');
+    cells[col] = std::to_string(std::stod(cells[col]) * 3);
+    shifted += absl::StrJoin(cells, ",") + "\n";
+  }
+  std::string shifted_path = tmp.path() + "/shifted.csv";
+  WriteFileOrDie(shifted_path, shifted);
+  ASSERT_EQ(
+      cli_->Run(dana_, {"data", "register", "shifted", shifted_path, "--project", "credit-risk"})
+          .exit_code,
+      0);
+  CommandResult bad = cli_->Run(dana_, {"data", "validate", "shifted", "--project", "credit-risk",
+                                        "--suite", suite, "--reference", "lending"});
+  EXPECT_EQ(bad.exit_code, 5) << bad.Describe();
+  EXPECT_THAT(bad.out, HasSubstr("income_drift"));
+  EXPECT_THAT(bad.out, HasSubstr("FAIL"));
+  // A viewer may not record validations.
+  CommandResult viewer = cli_->Run(
+      vic_, {"data", "validate", "lending", "--project", "credit-risk", "--suite", suite});
+  EXPECT_EQ(viewer.exit_code, 4) << viewer.Describe();
+}
+
+TEST_P(DataE2eTest, SynthesisedTransactionsAreDeterministicBySeed) {
+  TempDir tmp;
+  std::string a = tmp.path() + "/a.csv", b = tmp.path() + "/b.csv";
+  for (const std::string& out : {a, b}) {
+    CommandResult r = cli_->Run(dana_, {"data", "synth", "transactions", "--customers", "50",
+                                        "--days", "5", "--seed", "7", "--out", out});
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  }
+  EXPECT_EQ(ReadFileOrDie(a), ReadFileOrDie(b));
+  EXPECT_THAT(ReadFileOrDie(a), HasSubstr("customer_id,timestamp,amount"));
+  CommandResult bad =
+      cli_->Run(dana_, {"data", "synth", "transactions", "--customers", "0", "--out", a});
+  EXPECT_EQ(bad.exit_code, 2) << bad.Describe();
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, DataE2eTest, ::testing::Values(Mode::kInProcess, Mode::kRemote),
