@@ -15,3 +15,9 @@ bench/artifact_bench.sh
 echo
 echo "## Authenticated GET requests (wrk)"
 bench/http_bench.sh 10
+echo
+echo "## CSV ingest + profile against pandas"
+bench/csv_bench.sh
+echo
+echo "## Fuzzing the parsers (JSON bodies, audit exports, expressions), 60 s each"
+scripts/fuzz.sh 60
