@@ -4,36 +4,13 @@
 #include <cstdio>
 #include <string>
 
+#include "data/html.h"
 #include "data/profile.h"
 
 namespace plinth {
 namespace {
 
-std::string Escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
+std::string Escape(std::string_view text) { return HtmlEscape(text); }
 
 // A JSON value as short text: numbers with up to 6 significant digits, strings escaped.
 std::string Text(const Json& v) {
