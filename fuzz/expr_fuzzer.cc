@@ -88,23 +88,6 @@ bool SameValue(const Value& a, const Value& b) {
   return a.kind() == b.kind() && ValuesEqual(a, b);
 }
 
-Value CellValue(const Column& c, size_t row) {
-  if (c.IsNull(row)) return Value::Null();
-  switch (c.type()) {
-    case ColumnType::kInt64:
-      return Value::Int(c.int64s()[row]);
-    case ColumnType::kFloat64:
-      return Value::Double(c.float64s()[row]);
-    case ColumnType::kBool:
-      return Value::Bool(c.bools()[row] != 0);
-    case ColumnType::kString:
-      return Value::String(std::string(c.StringAt(row)));
-    case ColumnType::kTimestamp:
-      return Value::Timestamp(c.int64s()[row]);
-  }
-  return Value::Null();
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

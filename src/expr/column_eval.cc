@@ -446,23 +446,12 @@ class ColumnEvaluator {
 
   Value Cell(int slot, size_t row) const {
     const Column& c = *columns_[slot];
-    if (c.IsNull(row)) return Value::Null();
-    switch (c.type()) {
-      case ColumnType::kInt64:
-        if (program_.globals[slot].type.kind() == TypeKind::kDouble) {
-          return Value::Double(static_cast<double>(c.int64s()[row]));
-        }
-        return Value::Int(c.int64s()[row]);
-      case ColumnType::kFloat64:
-        return Value::Double(c.float64s()[row]);
-      case ColumnType::kBool:
-        return Value::Bool(c.bools()[row] != 0);
-      case ColumnType::kString:
-        return Value::String(std::string(c.StringAt(row)));
-      case ColumnType::kTimestamp:
-        return Value::Timestamp(c.int64s()[row]);
+    // The checker promoted an int column declared double; everything else boxes as is.
+    if (c.type() == ColumnType::kInt64 && !c.IsNull(row) &&
+        program_.globals[slot].type.kind() == TypeKind::kDouble) {
+      return Value::Double(static_cast<double>(c.int64s()[row]));
     }
-    return Value::Null();
+    return CellValue(c, row);
   }
 
   Vec EvalIdent(const Node& node) {

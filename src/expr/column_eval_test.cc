@@ -217,23 +217,6 @@ class ExprGen {
   std::mt19937_64* rng_;
 };
 
-Value Cell(const Column& col, size_t row) {
-  if (col.IsNull(row)) return Value::Null();
-  switch (col.type()) {
-    case ColumnType::kInt64:
-      return Value::Int(col.int64s()[row]);
-    case ColumnType::kFloat64:
-      return Value::Double(col.float64s()[row]);
-    case ColumnType::kBool:
-      return Value::Bool(col.bools()[row] != 0);
-    case ColumnType::kString:
-      return Value::String(std::string(col.StringAt(row)));
-    case ColumnType::kTimestamp:
-      return Value::Timestamp(col.int64s()[row]);
-  }
-  return Value::Null();
-}
-
 // Equality for comparing results: doubles by bit pattern (so NaN equals NaN, 0.0 differs from
 // -0.0), everything else as ValuesEqual.
 bool SameResult(const Value& a, const Value& b) {
@@ -256,7 +239,7 @@ void CheckRowWiseEqualsColumnWise(const Program& program, const Table& table,
   std::string first_error;
   for (size_t r = 0; r < table.num_rows(); ++r) {
     auto row = Evaluate(program, RowActivation(table, r));
-    Value cell = Cell(*column, r);
+    Value cell = CellValue(*column, r);
     if (!row.ok()) {
       ASSERT_EQ(row.status().code(), absl::StatusCode::kInvalidArgument) << row.status();
       EXPECT_TRUE(cell.is_null()) << source << " row " << r << ": row-wise error " << row.status()
@@ -355,7 +338,7 @@ Table SmallTable() {
 
 std::vector<std::string> Render(const Column& c) {
   std::vector<std::string> out;
-  for (size_t r = 0; r < c.size(); ++r) out.push_back(Cell(c, r).DebugString());
+  for (size_t r = 0; r < c.size(); ++r) out.push_back(CellValue(c, r).DebugString());
   return out;
 }
 
@@ -562,7 +545,7 @@ TEST(ColumnEvalTest, LargeTableUsesVectorKernels) {
   for (size_t i : {size_t{0}, size_t{11}, size_t{300}, size_t{999999}}) {
     auto row = Evaluate(*program, RowActivation(table, i));
     ASSERT_TRUE(row.ok());
-    EXPECT_TRUE(SameResult(*row, Cell(*column, i))) << i;
+    EXPECT_TRUE(SameResult(*row, CellValue(*column, i))) << i;
   }
 }
 

@@ -181,31 +181,26 @@ StatusOr<Value> Evaluate(const Program& program, const Activation& activation,
   return std::move(r.value);
 }
 
+Value CellValue(const Column& c, size_t row) {
+  if (c.IsNull(row)) return Value::Null();
+  switch (c.type()) {
+    case ColumnType::kInt64:
+      return Value::Int(c.int64s()[row]);
+    case ColumnType::kFloat64:
+      return Value::Double(c.float64s()[row]);
+    case ColumnType::kBool:
+      return Value::Bool(c.bools()[row] != 0);
+    case ColumnType::kString:
+      return Value::String(std::string(c.StringAt(row)));
+    case ColumnType::kTimestamp:
+      return Value::Timestamp(c.int64s()[row]);
+  }
+  return Value::Null();
+}
+
 Activation RowActivation(const Table& table, size_t row) {
   Activation a;
-  for (const Column& c : table.columns()) {
-    if (c.IsNull(row)) {
-      a.Bind(c.name(), Value::Null());
-      continue;
-    }
-    switch (c.type()) {
-      case ColumnType::kInt64:
-        a.Bind(c.name(), Value::Int(c.int64s()[row]));
-        break;
-      case ColumnType::kFloat64:
-        a.Bind(c.name(), Value::Double(c.float64s()[row]));
-        break;
-      case ColumnType::kBool:
-        a.Bind(c.name(), Value::Bool(c.bools()[row] != 0));
-        break;
-      case ColumnType::kString:
-        a.Bind(c.name(), Value::String(std::string(c.StringAt(row))));
-        break;
-      case ColumnType::kTimestamp:
-        a.Bind(c.name(), Value::Timestamp(c.int64s()[row]));
-        break;
-    }
-  }
+  for (const Column& c : table.columns()) a.Bind(c.name(), CellValue(c, row));
   return a;
 }
 

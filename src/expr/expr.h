@@ -124,6 +124,10 @@ struct EvalOptions {
 StatusOr<Value> Evaluate(const Program& program, const Activation& activation,
                          const EvalOptions& options = EvalOptions());
 
+// The value of one cell: null cells as null, int64/float64/bool/string as themselves, timestamps
+// as timestamps.
+Value CellValue(const Column& column, size_t row);
+
 // An activation binding each column of row `row` of `table` by name (null cells as null,
 // timestamps as timestamps). This is what column-wise evaluation is equivalent to, row by row.
 Activation RowActivation(const Table& table, size_t row);

@@ -173,23 +173,6 @@ std::optional<Table> OneRowTable(const GoldenCase& c, const Json& input) {
   return table;
 }
 
-Value CellValue(const Column& col, size_t row) {
-  if (col.IsNull(row)) return Value::Null();
-  switch (col.type()) {
-    case ColumnType::kInt64:
-      return Value::Int(col.int64s()[row]);
-    case ColumnType::kFloat64:
-      return Value::Double(col.float64s()[row]);
-    case ColumnType::kBool:
-      return Value::Bool(col.bools()[row] != 0);
-    case ColumnType::kString:
-      return Value::String(std::string(col.StringAt(row)));
-    case ColumnType::kTimestamp:
-      return Value::Timestamp(col.int64s()[row]);
-  }
-  return Value::Null();
-}
-
 class GoldenTest : public testing::TestWithParam<GoldenCase> {};
 
 TEST_P(GoldenTest, Case) {
