@@ -65,6 +65,10 @@ std::string PermissionName(Permission permission) {
       return "pii.read";
     case Permission::kDatasetValidate:
       return "dataset.validate";
+    case Permission::kFeatureWrite:
+      return "feature.write";
+    case Permission::kFeatureMaterialize:
+      return "feature.materialize";
   }
   return "unknown";
 }
@@ -76,7 +80,12 @@ bool RoleGrants(Role role, Permission permission) {
       return true;  // every role reads the projects it is bound to
     case Permission::kArtifactWrite:
     case Permission::kDatasetWrite:
+    case Permission::kFeatureWrite:
       return role == Role::kDataScientist;
+    case Permission::kFeatureMaterialize:
+      // Filling the online store is an operational step: the data scientist who owns the view
+      // or the deployer who runs production may do it.
+      return role == Role::kDataScientist || role == Role::kDeployer;
     case Permission::kPiiRead:
       return role == Role::kDataScientist || role == Role::kValidator || role == Role::kAuditor;
     case Permission::kDatasetValidate:

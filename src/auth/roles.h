@@ -24,6 +24,8 @@ enum class Permission {
   kDatasetWrite,     // register data sets in a project
   kPiiRead,          // see the values of PII columns (profiles); others see them masked
   kDatasetValidate,  // run validation suites on data sets and record their results
+  kFeatureWrite,     // apply feature definitions and build training sets
+  kFeatureMaterialize,  // fill the online store from feature views
 };
 
 // "viewer", "data-scientist", ... as users type them.

@@ -362,6 +362,7 @@ int RunCli(int argc, char** argv) {
   });
 
   AddDataCommands(&registrar);
+  AddFeatureCommands(&registrar);
 
   // server
   std::string listen = "127.0.0.1:8080";

@@ -56,6 +56,8 @@ class CommandRegistrar {
 
 // `plinth data ...`: data sets (data_commands.cc).
 void AddDataCommands(CommandRegistrar* r);
+// `plinth features ...` and `plinth lineage` (feature_commands.cc).
+void AddFeatureCommands(CommandRegistrar* r);
 
 }  // namespace plinth
 

@@ -10,9 +10,11 @@
 
 #include "cli/cli.h"
 #include "cli/output.h"
+#include "core/clock.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/sha256.h"
+#include "data/synth_transactions.h"
 #include "platform/home.h"
 
 #ifndef PLINTH_SOURCE_DIR
@@ -70,6 +72,104 @@ class DemoPrinter {
   bool quiet_;
   int step_ = 0;
 };
+
+// The feature store step: synthetic card transactions, the example feature definition, a
+// training set built from a spine of labelled transactions (each row sees only its past), the
+// online store filled and read, and the lineage that ties them together.
+Status DemoFeatureStore(DemoPrinter& p, PlatformClient& frank, const std::string& home_dir) {
+  p.Step("The fraud data scientist builds features without leakage (feature store)");
+  std::string transactions = home_dir + "/../transactions.csv";
+  SynthTransactionsOptions synth;
+  synth.customers = 500;
+  synth.days = 30;
+  synth.seed = 7;
+  SynthTransactionsStats stats;
+  RETURN_IF_ERROR(WriteSyntheticTransactions(synth, transactions, &stats));
+  ASSIGN_OR_RETURN(Json reg, frank.Upload("data.register",
+                                          {{"project", "fraud"},
+                                           {"name", "transactions"},
+                                           {"timestamp", "timestamp"},
+                                           {"entity", "customer_id"},
+                                           {"target", "is_fraud"}},
+                                          transactions, nullptr));
+  p.Ok("synthetic transactions: " + std::to_string(stats.transactions) + " rows (" +
+       std::to_string(stats.fraud_transactions) + " fraud) registered as transactions@" +
+       reg["version"].get<std::string>().substr(0, 12));
+  std::string definition_path = FindExample("features", "transactions.yaml");
+  if (definition_path.empty()) return absl::NotFoundError("demo transactions.yaml not found");
+  ASSIGN_OR_RETURN(std::string definition, ReadFile(definition_path));
+  ASSIGN_OR_RETURN(Json applied, frank.Call("features.apply", {{"project", "fraud"},
+                                                               {"definition", definition},
+                                                               {"file", definition_path}}));
+  ASSIGN_OR_RETURN(Json list, frank.Call("features.list", {{"project", "fraud"}}));
+  const std::string view = list["views"][0]["name"];
+  const std::string service = list["services"][0]["name"];
+  p.Ok("applied transactions.yaml as definition #" + applied["seq"].dump() + ": view " + view +
+       " (" + list["views"][0]["features"].dump() + " features, pinned to transactions@" +
+       reg["version"].get<std::string>().substr(0, 12) + "), service " + service);
+
+  // The spine: every 10th transaction, with its label, as a model would be trained on.
+  ASSIGN_OR_RETURN(std::string csv, ReadFile(transactions));
+  std::string spine = "customer_id,timestamp,is_fraud\n";
+  size_t line_start = csv.find('\n') + 1;
+  for (size_t row = 0; line_start < csv.size(); ++row) {
+    size_t line_end = csv.find('\n', line_start);
+    if (line_end == std::string::npos) line_end = csv.size();
+    if (row % 10 == 0) {
+      std::string line = csv.substr(line_start, line_end - line_start);
+      size_t a = line.find(',');
+      size_t b = line.find(',', a + 1);
+      size_t c = line.find(',', b + 1);
+      spine += line.substr(a + 1, c - a - 1) + "," + line.substr(line.rfind(',') + 1) + "\n";
+    }
+    line_start = line_end + 1;
+  }
+  std::string spine_path = home_dir + "/../spine.csv";
+  RETURN_IF_ERROR(WriteFileAtomic(spine_path, spine, 0644, false));
+  RETURN_IF_ERROR(frank
+                      .Upload("data.register",
+                              {{"project", "fraud"},
+                               {"name", "labels"},
+                               {"timestamp", "timestamp"},
+                               {"target", "is_fraud"}},
+                              spine_path, nullptr)
+                      .status());
+  ASSIGN_OR_RETURN(Json built,
+                   frank.Call("features.training_set",
+                              {{"project", "fraud"}, {"service", service}, {"spine", "labels"}}));
+  std::string out = home_dir + "/../training_set.csv";
+  RETURN_IF_ERROR(frank.GetArtifact(built["file_digest"], out, nullptr));
+  p.Ok("training set: " + built["num_rows"].dump() + " labelled rows x " +
+       built["num_columns"].dump() +
+       " columns, each feature as known strictly before its row's "
+       "time; recorded as " +
+       built["name"].get<std::string>() + "@" + built["version"].get<std::string>().substr(0, 12) +
+       ", written to " + std::filesystem::path(out).lexically_normal().string());
+
+  std::string until = FormatTime(synth.start_micros + int64_t{30} * 86400 * 1000000);
+  ASSIGN_OR_RETURN(Json mat, frank.Call("features.materialize",
+                                        {{"project", "fraud"}, {"name", view}, {"until", until}}));
+  p.Ok("materialized " + view + " until " + until + ": " + mat["entities"].dump() +
+       " customers in the online store");
+  ASSIGN_OR_RETURN(
+      Json got, frank.Call("features.get",
+                           {{"project", "fraud"}, {"service", service}, {"entity", "C00000001"}}));
+  std::string shown;
+  int n = 0;
+  for (const auto& name : got["order"]) {
+    if (n++ == 4) break;
+    shown += (shown.empty() ? "" : ", ") + name.get<std::string>() + "=" +
+             got["features"][name.get<std::string>()].dump();
+  }
+  p.Ok("online features of C00000001: " + shown + ", ...");
+  ASSIGN_OR_RETURN(Json lineage, frank.Call("lineage.show", {{"project", "fraud"},
+                                                             {"ref", "dataset/transactions"}}));
+  p.Ok("lineage from transactions@" + reg["version"].get<std::string>().substr(0, 12) + ": " +
+       std::to_string(lineage["nodes"].size()) + " objects, " +
+       std::to_string(lineage["edges"].size()) +
+       " links (plinth lineage dataset/transactions --project fraud)");
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -176,6 +276,8 @@ Status RunDemo(const std::string& home_arg, bool json) {
   p.Ok(std::string("suite ") + vr.value("suite", "") + ": " +
        std::to_string(vr["expectations"].size()) + " expectations, " +
        (vr.value("passed", false) ? "passed" : "FAILED") + " (result recorded and audited)");
+
+  RETURN_IF_ERROR(DemoFeatureStore(p, *as["frank"], home_dir));
 
   p.Step("The platform refuses what roles and projects do not allow");
   RETURN_IF_ERROR(p.Refused("the validator stores an artifact",

@@ -12,6 +12,7 @@
 #include "data/dataset.h"
 #include "data/profile.h"
 #include "data/validation.h"
+#include "platform/dataset_access.h"
 #include "platform/operation_context.h"
 #include "platform/platform.h"
 #include "table/table_snapshot.h"
@@ -22,23 +23,6 @@ namespace {
 constexpr char kVersionColumns[] =
     "version, seq, file_digest, snapshot_digest, size, num_rows, num_columns, classification, "
     "schema_json, tags_json, profile_json, created_at, created_by";
-
-// One row of dataset_versions, selected with kVersionColumns.
-struct VersionRow {
-  std::string version;
-  int64_t seq = 0;
-  std::string file_digest;
-  std::string snapshot_digest;
-  int64_t size = 0;
-  int64_t rows = 0;
-  int64_t columns = 0;
-  std::string classification;
-  Json schema;
-  Json tags;
-  Json profile;
-  int64_t created_at = 0;
-  std::string created_by;
-};
 
 StatusOr<VersionRow> ReadVersionRow(const QueryResult& r, size_t i) {
   VersionRow v;
@@ -69,47 +53,6 @@ Json VersionSummary(const VersionRow& v) {
           {"classification", v.classification},
           {"created", FormatTime(v.created_at)},
           {"created_by", v.created_by}};
-}
-
-// The id of data set `name` in `project`; NotFound naming both.
-StatusOr<std::string> FindDatasetId(Transaction& tx, const Project& project,
-                                    const std::string& name) {
-  RETURN_IF_ERROR(ValidateDatasetName(name));
-  ASSIGN_OR_RETURN(QueryResult r, tx.Query("SELECT id FROM datasets WHERE project_id = ? AND "
-                                           "name = ?",
-                                           {project.id, name}));
-  if (r.rows.empty()) {
-    return absl::NotFoundError("data set '" + name + "' not found in project '" + project.name +
-                               "'");
-  }
-  return r.TextOrEmpty(0, 0);
-}
-
-// The version `version_text` (digest or unique prefix of 12+ hex) of a data set, or its latest
-// when empty.
-StatusOr<VersionRow> FindVersion(Transaction& tx, const std::string& dataset_id,
-                                 const std::string& name, const std::string& version_text) {
-  std::string sql =
-      std::string("SELECT ") + kVersionColumns + " FROM dataset_versions WHERE dataset_id = ?";
-  std::vector<SqlValue> params = {dataset_id};
-  if (version_text.empty()) {
-    sql += " ORDER BY seq DESC LIMIT 1";
-  } else {
-    ASSIGN_OR_RETURN(std::string prefix, NormalizeVersion(version_text));
-    sql += " AND version LIKE ? ORDER BY seq DESC LIMIT 2";
-    params.push_back(prefix + "%");
-  }
-  ASSIGN_OR_RETURN(QueryResult r, tx.Query(sql, params));
-  if (r.rows.empty()) {
-    return absl::NotFoundError("data set '" + name + "' has no version '" +
-                               version_text.substr(0, 80) + "'");
-  }
-  if (r.rows.size() > 1) {
-    return absl::InvalidArgumentError("version prefix '" + version_text.substr(0, 80) +
-                                      "' matches several versions of '" + name +
-                                      "'; give more characters");
-  }
-  return ReadVersionRow(r, 0);
 }
 
 // Authorises a read of data set `name` in the request's project and finds the requested version.
@@ -171,15 +114,9 @@ StatusOr<Json> DataShow(OpContext& ctx, const Json& req) {
   const auto& [project, v] = found;
   std::string name = Str(req, "name");
   ASSIGN_OR_RETURN(std::string id, FindDatasetId(ctx.tx, project, name));
-  ASSIGN_OR_RETURN(QueryResult r, ctx.tx.Query(std::string("SELECT ") + kVersionColumns +
-                                                   " FROM dataset_versions WHERE dataset_id = ? "
-                                                   "ORDER BY seq DESC",
-                                               {id}));
+  ASSIGN_OR_RETURN(std::vector<VersionRow> versions, ListVersions(ctx.tx, id));
   Json history = Json::array();
-  for (size_t i = 0; i < r.rows.size(); ++i) {
-    ASSIGN_OR_RETURN(VersionRow row, ReadVersionRow(r, i));
-    history.push_back(VersionSummary(row));
-  }
+  for (const VersionRow& row : versions) history.push_back(VersionSummary(row));
   Json out = VersionSummary(v);
   out["project"] = project.name;
   out["name"] = name;
@@ -210,13 +147,6 @@ StatusOr<Json> DataProfile(OpContext& ctx, const Json& req) {
   return profile;
 }
 
-// The table snapshot of a data set version, read (and verified) from the artifact store.
-StatusOr<Table> LoadSnapshot(OpContext& ctx, const VersionRow& v) {
-  std::string bytes;
-  RETURN_IF_ERROR(ctx.platform.artifacts().Get(v.snapshot_digest, StringSink(&bytes)));
-  return TableFromSnapshot(bytes);
-}
-
 StatusOr<Json> DataValidate(OpContext& ctx, const Json& req) {
   ASSIGN_OR_RETURN(Project p,
                    AuthorizeProject(ctx.tx, ctx.identity, ctx.principal, ctx.audit.action,
@@ -227,7 +157,7 @@ StatusOr<Json> DataValidate(OpContext& ctx, const Json& req) {
   std::string suite_text = Str(req, "suite");
   std::string suite_file = Str(req, "suite_file").empty() ? "suite.yaml" : Str(req, "suite_file");
   ASSIGN_OR_RETURN(Suite suite, ParseSuite(suite_text, suite_file));
-  ASSIGN_OR_RETURN(Table data, LoadSnapshot(ctx, v));
+  ASSIGN_OR_RETURN(Table data, LoadSnapshot(ctx.platform.artifacts(), v));
   std::optional<Table> reference;
   std::string reference_text = Str(req, "reference");
   std::string reference_label;
@@ -235,7 +165,7 @@ StatusOr<Json> DataValidate(OpContext& ctx, const Json& req) {
     DatasetRef ref = ParseDatasetRef(reference_text);
     ASSIGN_OR_RETURN(std::string ref_id, FindDatasetId(ctx.tx, p, ref.name));
     ASSIGN_OR_RETURN(VersionRow rv, FindVersion(ctx.tx, ref_id, ref.name, ref.version));
-    ASSIGN_OR_RETURN(reference, LoadSnapshot(ctx, rv));
+    ASSIGN_OR_RETURN(reference, LoadSnapshot(ctx.platform.artifacts(), rv));
     reference_label = ref.name + "@" + rv.version;
   }
   ASSIGN_OR_RETURN(ValidationResult result,
@@ -290,6 +220,126 @@ StatusOr<DatasetTags> TagsFromRequest(const Json& request) {
 
 }  // namespace
 
+StatusOr<std::string> FindDatasetId(Transaction& tx, const Project& project,
+                                    const std::string& name) {
+  RETURN_IF_ERROR(ValidateDatasetName(name));
+  ASSIGN_OR_RETURN(QueryResult r, tx.Query("SELECT id FROM datasets WHERE project_id = ? AND "
+                                           "name = ?",
+                                           {project.id, name}));
+  if (r.rows.empty()) {
+    return absl::NotFoundError("data set '" + name + "' not found in project '" + project.name +
+                               "'");
+  }
+  return r.TextOrEmpty(0, 0);
+}
+
+StatusOr<VersionRow> FindVersion(Transaction& tx, const std::string& dataset_id,
+                                 const std::string& name, const std::string& version_text) {
+  std::string sql =
+      std::string("SELECT ") + kVersionColumns + " FROM dataset_versions WHERE dataset_id = ?";
+  std::vector<SqlValue> params = {dataset_id};
+  if (version_text.empty()) {
+    sql += " ORDER BY seq DESC LIMIT 1";
+  } else {
+    ASSIGN_OR_RETURN(std::string prefix, NormalizeVersion(version_text));
+    sql += " AND version LIKE ? ORDER BY seq DESC LIMIT 2";
+    params.push_back(prefix + "%");
+  }
+  ASSIGN_OR_RETURN(QueryResult r, tx.Query(sql, params));
+  if (r.rows.empty()) {
+    return absl::NotFoundError("data set '" + name + "' has no version '" +
+                               version_text.substr(0, 80) + "'");
+  }
+  if (r.rows.size() > 1) {
+    return absl::InvalidArgumentError("version prefix '" + version_text.substr(0, 80) +
+                                      "' matches several versions of '" + name +
+                                      "'; give more characters");
+  }
+  return ReadVersionRow(r, 0);
+}
+
+StatusOr<std::vector<VersionRow>> ListVersions(Transaction& tx, const std::string& dataset_id) {
+  ASSIGN_OR_RETURN(QueryResult r, tx.Query(std::string("SELECT ") + kVersionColumns +
+                                               " FROM dataset_versions WHERE dataset_id = ? "
+                                               "ORDER BY seq DESC",
+                                           {dataset_id}));
+  std::vector<VersionRow> out;
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    ASSIGN_OR_RETURN(VersionRow row, ReadVersionRow(r, i));
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+StatusOr<Table> LoadSnapshot(ArtifactStore& artifacts, const VersionRow& v) {
+  std::string bytes;
+  RETURN_IF_ERROR(artifacts.Get(v.snapshot_digest, StringSink(&bytes)));
+  return TableFromSnapshot(bytes);
+}
+
+StatusOr<PreparedVersion> PrepareDatasetVersion(ArtifactStore& artifacts, const ArtifactInfo& file,
+                                                const Table& table, const DatasetTags& tags) {
+  RETURN_IF_ERROR(CheckTags(tags, table));
+  PreparedVersion p;
+  p.file = file;
+  p.tags = tags;
+  p.schema = SchemaJson(table);
+  p.profile = ProfileTable(table);
+  p.rows = static_cast<int64_t>(table.num_rows());
+  p.columns = static_cast<int64_t>(table.num_columns());
+  std::string snapshot_bytes = TableToSnapshot(table);
+  ASSIGN_OR_RETURN(p.snapshot, artifacts.Put(StringSource(&snapshot_bytes)));
+  return p;
+}
+
+StatusOr<StoredVersion> StoreDatasetVersion(Transaction& tx, const Clock& clock,
+                                            const Project& project, const std::string& name,
+                                            const std::string& actor,
+                                            const PreparedVersion& prepared) {
+  StoredVersion out;
+  out.version = prepared.file.digest.substr(7);
+  const int64_t now = clock.NowMicros();
+  Json tags_json = TagsToJson(prepared.tags);
+  for (const ArtifactInfo* a : {&prepared.file, &prepared.snapshot}) {
+    RETURN_IF_ERROR(
+        tx.Execute("INSERT INTO artifacts (project_id, digest, size, created_at, created_by) "
+                   "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                   {project.id, a->digest, a->size, now, actor}));
+  }
+  RETURN_IF_ERROR(
+      tx.Execute("INSERT INTO datasets (id, project_id, name, created_at, created_by) "
+                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                 {NewId(clock), project.id, name, now, actor}));
+  ASSIGN_OR_RETURN(std::string dataset_id, FindDatasetId(tx, project, name));
+  ASSIGN_OR_RETURN(QueryResult existing,
+                   tx.Query("SELECT seq, tags_json FROM dataset_versions WHERE dataset_id = ? "
+                            "AND version = ?",
+                            {dataset_id, out.version}));
+  if (!existing.rows.empty()) {
+    ASSIGN_OR_RETURN(Json old_tags, ParseJson(existing.TextOrEmpty(0, 1)));
+    if (old_tags != tags_json) {
+      return absl::AlreadyExistsError(
+          "version " + out.version.substr(0, 12) + " of data set '" + name +
+          "' is already registered with other tags: " + DumpJson(old_tags));
+    }
+    out.seq = existing.IntOrZero(0, 0);
+    return out;
+  }
+  ASSIGN_OR_RETURN(
+      QueryResult last,
+      tx.Query("SELECT MAX(seq) FROM dataset_versions WHERE dataset_id = ?", {dataset_id}));
+  out.seq = last.IntOrZero(0, 0) + 1;
+  out.created = true;
+  RETURN_IF_ERROR(tx.Execute(
+      "INSERT INTO dataset_versions (dataset_id, version, seq, file_digest, snapshot_digest, "
+      "size, num_rows, num_columns, classification, schema_json, tags_json, profile_json, "
+      "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {dataset_id, out.version, out.seq, prepared.file.digest, prepared.snapshot.digest,
+       prepared.file.size, prepared.rows, prepared.columns, prepared.tags.classification,
+       DumpJson(prepared.schema), DumpJson(tags_json), DumpJson(prepared.profile), now, actor}));
+  return out;
+}
+
 StatusOr<Json> Platform::RegisterDataset(const std::string& token, const std::string& project_name,
                                          const std::string& name, const Json& tags_request,
                                          const ByteSource& source, const std::string& request_id) {
@@ -335,83 +385,36 @@ StatusOr<Json> Platform::RegisterDataset(const std::string& token, const std::st
   }
   bytes.clear();
   bytes.shrink_to_fit();
-  Status tagged = CheckTags(tags, *table);
-  if (!tagged.ok()) return fail(tagged);
-  Json schema = SchemaJson(*table);
-  Json profile = ProfileTable(*table);
-  std::string snapshot_bytes = TableToSnapshot(*table);
-  auto snapshot = artifacts_->Put(StringSource(&snapshot_bytes));
-  if (!snapshot.ok()) return fail(snapshot.status());
-
-  const std::string version = file->digest.substr(7);
-  Json tags_json = TagsToJson(tags);
-  int64_t now = clock_->NowMicros();
-  bool created = true;
-  int64_t seq = 0;
+  auto prepared = PrepareDatasetVersion(*artifacts_, *file, *table, tags);
+  if (!prepared.ok()) return fail(prepared.status());
+  StoredVersion stored;
   event.actor = actor;
   event.project = project.name;
-  event.resource = "dataset/" + name + "@" + version;
+  event.resource = "dataset/" + name + "@" + file->digest.substr(7);
   Status s = store_->RunInTransaction([&](Transaction& tx) -> Status {
-    for (const ArtifactInfo* a : {&*file, &*snapshot}) {
-      RETURN_IF_ERROR(
-          tx.Execute("INSERT INTO artifacts (project_id, digest, size, created_at, created_by) "
-                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                     {project.id, a->digest, a->size, now, actor}));
-    }
-    RETURN_IF_ERROR(
-        tx.Execute("INSERT INTO datasets (id, project_id, name, created_at, created_by) "
-                   "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                   {NewId(*clock_), project.id, name, now, actor}));
-    ASSIGN_OR_RETURN(std::string dataset_id, FindDatasetId(tx, project, name));
-    ASSIGN_OR_RETURN(QueryResult existing,
-                     tx.Query("SELECT seq, tags_json FROM dataset_versions WHERE dataset_id = ? "
-                              "AND version = ?",
-                              {dataset_id, version}));
-    if (!existing.rows.empty()) {
-      ASSIGN_OR_RETURN(Json old_tags, ParseJson(existing.TextOrEmpty(0, 1)));
-      if (old_tags != tags_json) {
-        return absl::AlreadyExistsError(
-            "version " + version.substr(0, 12) + " of data set '" + name +
-            "' is already registered with other tags: " + DumpJson(old_tags));
-      }
-      created = false;
-      seq = existing.IntOrZero(0, 0);
-    } else {
-      ASSIGN_OR_RETURN(
-          QueryResult last,
-          tx.Query("SELECT MAX(seq) FROM dataset_versions WHERE dataset_id = ?", {dataset_id}));
-      seq = last.IntOrZero(0, 0) + 1;
-      RETURN_IF_ERROR(tx.Execute(
-          "INSERT INTO dataset_versions (dataset_id, version, seq, file_digest, snapshot_digest, "
-          "size, num_rows, num_columns, classification, schema_json, tags_json, profile_json, "
-          "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          {dataset_id, version, seq, file->digest, snapshot->digest, file->size,
-           static_cast<int64_t>(table->num_rows()), static_cast<int64_t>(table->num_columns()),
-           tags.classification, DumpJson(schema), DumpJson(tags_json), DumpJson(profile), now,
-           actor}));
-    }
+    ASSIGN_OR_RETURN(stored, StoreDatasetVersion(tx, *clock_, project, name, actor, *prepared));
     event.outcome = "ok";
-    event.details = {{"version", version},
+    event.details = {{"version", stored.version},
                      {"file_digest", file->digest},
-                     {"snapshot_digest", snapshot->digest},
-                     {"rows", static_cast<int64_t>(table->num_rows())},
+                     {"snapshot_digest", prepared->snapshot.digest},
+                     {"rows", prepared->rows},
                      {"classification", tags.classification},
-                     {"new_version", created}};
+                     {"new_version", stored.created}};
     return audit_->Append(tx, event).status();
   });
   if (!s.ok()) return fail(s);
   return Json{{"project", project.name},
               {"name", name},
-              {"version", version},
-              {"seq", seq},
-              {"new_version", created},
+              {"version", stored.version},
+              {"seq", stored.seq},
+              {"new_version", stored.created},
               {"file_digest", file->digest},
-              {"snapshot_digest", snapshot->digest},
+              {"snapshot_digest", prepared->snapshot.digest},
               {"size", file->size},
-              {"num_rows", static_cast<int64_t>(table->num_rows())},
-              {"num_columns", static_cast<int64_t>(table->num_columns())},
+              {"num_rows", prepared->rows},
+              {"num_columns", prepared->columns},
               {"classification", tags.classification},
-              {"tags", tags_json}};
+              {"tags", TagsToJson(tags)}};
 }
 
 void AddDataHandlers(HandlerMap* handlers) {

@@ -23,6 +23,7 @@ HomeConfig HomePaths(const std::string& dir) {
   h.dir = dir;
   h.store_url = "sqlite:" + dir + "/metadata.db";
   h.artifacts_dir = dir + "/artifacts";
+  h.online_dir = dir + "/online";
   h.signing_key_path = dir + "/keys/platform.key";
   h.public_key_path = dir + "/keys/platform.pub";
   h.hmac_key_path = dir + "/keys/audit-hmac.key";

@@ -4,6 +4,7 @@
 //   HOME/config.json          {"format": 1, "store": URL}   (written last: marks a complete home)
 //   HOME/metadata.db          SQLite store (when the store URL is the default)
 //   HOME/artifacts/           content-addressed artifacts (docs/formats/artifacts.md)
+//   HOME/online/              the embedded online feature store (docs/formats/online.md)
 //   HOME/keys/platform.key    Ed25519 signing key, mode 0600
 //   HOME/keys/platform.pub    its public key, hex
 //   HOME/keys/audit-hmac.key  key of the HMAC that replaces secrets in audit records, mode 0600
@@ -23,6 +24,7 @@ struct HomeConfig {
   std::string dir;        // absolute path of the home
   std::string store_url;  // resolved: "sqlite:/abs/path" or "postgresql://..."
   std::string artifacts_dir;
+  std::string online_dir;
   std::string signing_key_path;
   std::string public_key_path;
   std::string hmac_key_path;

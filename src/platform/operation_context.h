@@ -57,6 +57,8 @@ Json TimeOrNull(const std::optional<int64_t>& micros);
 void AddKernelHandlers(HandlerMap* handlers);
 // Handlers of the data set operations (data_handlers.cc).
 void AddDataHandlers(HandlerMap* handlers);
+// Handlers of the feature store and lineage operations (feature_handlers.cc).
+void AddFeatureHandlers(HandlerMap* handlers);
 
 }  // namespace plinth
 

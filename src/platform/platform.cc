@@ -22,6 +22,7 @@ const HandlerMap& Handlers() {
     auto* map = new HandlerMap();
     AddKernelHandlers(map);
     AddDataHandlers(map);
+    AddFeatureHandlers(map);
     return map;
   }();
   return *handlers;
@@ -147,7 +148,24 @@ StatusOr<std::unique_ptr<Platform>> Platform::Open(const HomeConfig& home,
       new Platform(home, clock, std::move(key), std::move(hmac_text), options));
   ASSIGN_OR_RETURN(platform->store_, OpenMetadataStore(home.store_url, options.store));
   ASSIGN_OR_RETURN(platform->artifacts_, CreateLocalArtifactStore(home.artifacts_dir));
+  platform->online_ = std::make_unique<LocalOnlineStore>(home.online_dir);
   return platform;
+}
+
+StatusOr<std::shared_ptr<const FeatureRepo>> Platform::FeatureRepoFor(
+    const std::string& digest, const std::string& repo_json) {
+  {
+    std::lock_guard<std::mutex> lock(repo_cache_mu_);
+    auto it = repo_cache_.find(digest);
+    if (it != repo_cache_.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(Json json, ParseJson(repo_json));
+  ASSIGN_OR_RETURN(FeatureRepo repo, FeatureRepoFromJson(json));
+  auto shared = std::make_shared<const FeatureRepo>(std::move(repo));
+  std::lock_guard<std::mutex> lock(repo_cache_mu_);
+  if (repo_cache_.size() > 256) repo_cache_.clear();  // bounded: definitions are small and few
+  repo_cache_[digest] = shared;
+  return shared;
 }
 
 void Platform::RecordFailure(const OperationSpec& spec, const std::string& actor, AuditEvent event,
@@ -192,7 +210,14 @@ StatusOr<Json> Platform::Call(const std::string& op, const std::string& token, c
     event.actor = actor;
     RETURN_IF_ERROR(ValidateRequest(*spec, request));
     OpContext ctx{*this, tx, principal, identity_, event, nullptr};
-    ASSIGN_OR_RETURN(result, handler->second(ctx, request));
+    // A handler bug must fail the one call (and roll its transaction back), never the server.
+    StatusOr<Json> handled = absl::InternalError("");
+    try {
+      handled = handler->second(ctx, request);
+    } catch (const std::exception& e) {
+      handled = absl::InternalError(spec->name + ": internal error: " + e.what());
+    }
+    ASSIGN_OR_RETURN(result, std::move(handled));
     after = std::move(ctx.after_transaction);
     audit_read = ctx.audit_read;
     if (spec->mutating) {

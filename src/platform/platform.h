@@ -12,7 +12,9 @@
 #define PLINTH_PLATFORM_PLATFORM_H_
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <string>
 
@@ -23,6 +25,8 @@
 #include "core/json.h"
 #include "core/signing.h"
 #include "core/status.h"
+#include "features/definition.h"
+#include "features/online_store.h"
 #include "platform/home.h"
 #include "platform/operations.h"
 #include "store/metadata_store.h"
@@ -95,6 +99,12 @@ class Platform {
   const SigningKey& signing_key() const { return key_; }
   MetadataStore& store() { return *store_; }
   ArtifactStore& artifacts() { return *artifacts_; }
+  // The embedded online feature store (HOME/online).
+  OnlineStore& online() { return *online_; }
+  // The parsed feature definition whose canonical JSON has digest `digest`, parsing `repo_json`
+  // on first use; applied definitions never change, so they are cached by digest.
+  StatusOr<std::shared_ptr<const FeatureRepo>> FeatureRepoFor(const std::string& digest,
+                                                              const std::string& repo_json);
   const AuditLog& audit() const { return *audit_; }
   Clock* clock() const { return clock_; }
   const HomeConfig& home() const { return home_; }
@@ -116,6 +126,9 @@ class Platform {
   std::unique_ptr<MetadataStore> store_;
   std::unique_ptr<ArtifactStore> artifacts_;
   std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<OnlineStore> online_;
+  std::mutex repo_cache_mu_;
+  std::map<std::string, std::shared_ptr<const FeatureRepo>> repo_cache_;
 };
 
 }  // namespace plinth

@@ -64,6 +64,43 @@ const std::vector<Migration>& SchemaMigrations() {
            "result_json TEXT NOT NULL, created_at BIGINT NOT NULL, created_by TEXT NOT NULL)",
            "CREATE INDEX validation_results_version ON validation_results(dataset_id, version)",
        }},
+      {4,
+       "feature store: applied definitions, view versions, materializations, training sets, "
+       "lineage",
+       {
+           // Every applied definition file of a project (seq 1, 2, ...); the highest seq is the
+           // current one. repo_json is the canonical plinth.feature_repo document, digest its
+           // SHA-256.
+           "CREATE TABLE feature_repos (project_id TEXT NOT NULL REFERENCES projects(id), "
+           "seq BIGINT NOT NULL, digest TEXT NOT NULL, file_name TEXT NOT NULL, "
+           "repo_json TEXT NOT NULL, created_at BIGINT NOT NULL, created_by TEXT NOT NULL, "
+           "PRIMARY KEY (project_id, seq))",
+           // Each version a feature view or service has had (a view's version covers its source
+           // data set version), with the definition seq that introduced it.
+           "CREATE TABLE feature_versions (project_id TEXT NOT NULL REFERENCES projects(id), "
+           "kind TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL, "
+           "repo_seq BIGINT NOT NULL, spec_json TEXT NOT NULL, created_at BIGINT NOT NULL, "
+           "created_by TEXT NOT NULL, PRIMARY KEY (project_id, kind, name, version))",
+           // One run of `features materialize`: the view version and the time range it covered.
+           "CREATE TABLE materializations (id TEXT PRIMARY KEY, "
+           "project_id TEXT NOT NULL REFERENCES projects(id), view TEXT NOT NULL, "
+           "view_version TEXT NOT NULL, from_micros BIGINT, until_micros BIGINT NOT NULL, "
+           "entities BIGINT NOT NULL, created_at BIGINT NOT NULL, created_by TEXT NOT NULL)",
+           "CREATE INDEX materializations_view ON materializations(project_id, view)",
+           // A training set: the service (and version) it was built for, from which spine, into
+           // which data set version; spec_json lists the views, sources and validations used.
+           "CREATE TABLE training_sets (id TEXT PRIMARY KEY, "
+           "project_id TEXT NOT NULL REFERENCES projects(id), service TEXT NOT NULL, "
+           "service_version TEXT NOT NULL, spine TEXT NOT NULL, output TEXT NOT NULL, "
+           "rows BIGINT NOT NULL, spec_json TEXT NOT NULL, created_at BIGINT NOT NULL, "
+           "created_by TEXT NOT NULL)",
+           // Lineage: "what was made from what", as edges between references such as
+           // dataset/NAME@VERSION, validation/ID, feature_view/NAME@VERSION, training_set/ID.
+           "CREATE TABLE lineage_edges (project_id TEXT NOT NULL REFERENCES projects(id), "
+           "from_ref TEXT NOT NULL, to_ref TEXT NOT NULL, relation TEXT NOT NULL, "
+           "created_at BIGINT NOT NULL, PRIMARY KEY (project_id, from_ref, to_ref))",
+           "CREATE INDEX lineage_edges_to ON lineage_edges(project_id, to_ref)",
+       }},
   };
   return *migrations;
 }
