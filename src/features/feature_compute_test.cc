@@ -766,6 +766,28 @@ TEST(MaterializeViewTest, OneRowPerEntitySortedByKeyText) {
   EXPECT_EQ(Cells(later->columns()[4]), (std::vector<Cell>{Num(0), Num(3)}));
 }
 
+TEST(MaterializeViewTest, LateRowsUpdateLatestOnlyWhenNewerThanTheStoredValue) {
+  FeatureRepo repo = OneViewRepo(LastCountSum(100), 0, /*with_created=*/true);
+  // Both later rows arrive late: ts 20 (known at 50) beats the stored ts 10; ts 5 (known at 45)
+  // does not, but still counts in the window.
+  Table data = MakeTable({Strings("customer_id", {"a", "a", "a"}), Times("ts", {10, 20, 5}),
+                          Times("created", {10, 50, 45}), Floats("amount", {1.0, 2.0, 9.0})});
+  StatusOr<Table> first = Materialize(repo, data, nullptr, 0, 30);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(Cells(*first->Find("event_time")), std::vector<Cell>{Num(10)});
+  EXPECT_EQ(Cells(*first->Find("last")), std::vector<Cell>{Num(1)});
+  EXPECT_EQ(Cells(*first->Find("n")), std::vector<Cell>{Num(1)});
+  StatusOr<Table> second = Materialize(repo, data, &*first, 30, 60);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(Cells(*second->Find("event_time")), std::vector<Cell>{Num(20)});
+  EXPECT_EQ(Cells(*second->Find("last")), std::vector<Cell>{Num(2)});
+  EXPECT_EQ(Cells(*second->Find("n")), std::vector<Cell>{Num(3)});
+  EXPECT_EQ(Cells(*second->Find("total")), std::vector<Cell>{Num(12)});
+  StatusOr<Table> full = Materialize(repo, data, nullptr, 0, 60);
+  ASSERT_TRUE(full.ok()) << full.status();
+  EXPECT_TRUE(*full == *second);
+}
+
 TEST(MaterializeViewTest, Errors) {
   FeatureRepo repo = OneViewRepo(LastCountSum(100));
   Table data = MakeTable({Strings("customer_id", {"a"}), Times("ts", {10}), Floats("amount", {1})});

@@ -35,24 +35,39 @@ struct CurrentRepo {
   std::string file_name;
   int64_t created_at = 0;
   std::string created_by;
-  std::shared_ptr<const FeatureRepo> repo;
+  std::shared_ptr<const AppliedFeatureRepo> applied;
+  const FeatureRepo* repo = nullptr;  // &applied->repo
+
+  const std::string& ViewVersionOf(const std::string& view) const {
+    return applied->view_versions.at(view);
+  }
+  const std::string& ServiceVersionOf(const std::string& service) const {
+    return applied->service_versions.at(service);
+  }
 };
 
 // The current definition, or nullopt when none was applied.
 StatusOr<std::optional<CurrentRepo>> LoadCurrentRepo(OpContext& ctx, const Project& p) {
   ASSIGN_OR_RETURN(QueryResult r,
-                   ctx.tx.Query("SELECT seq, digest, file_name, repo_json, created_at, "
-                                "created_by FROM feature_repos WHERE project_id = ? "
-                                "ORDER BY seq DESC LIMIT 1",
+                   ctx.tx.Query("SELECT seq, digest, file_name, created_at, created_by FROM "
+                                "feature_repos WHERE project_id = ? ORDER BY seq DESC LIMIT 1",
                                 {p.id}));
   if (r.rows.empty()) return std::optional<CurrentRepo>();
   CurrentRepo c;
   c.seq = r.IntOrZero(0, 0);
   c.digest = r.TextOrEmpty(0, 1);
   c.file_name = r.TextOrEmpty(0, 2);
-  c.created_at = r.IntOrZero(0, 4);
-  c.created_by = r.TextOrEmpty(0, 5);
-  ASSIGN_OR_RETURN(c.repo, ctx.platform.FeatureRepoFor(c.digest, r.TextOrEmpty(0, 3)));
+  c.created_at = r.IntOrZero(0, 3);
+  c.created_by = r.TextOrEmpty(0, 4);
+  // The definition's JSON is read only when it is not cached yet (serving reads this per call).
+  ASSIGN_OR_RETURN(c.applied, ctx.platform.FeatureRepoFor(c.digest, [&]() -> StatusOr<std::string> {
+    ASSIGN_OR_RETURN(QueryResult j, ctx.tx.Query("SELECT repo_json FROM "
+                                                 "feature_repos WHERE "
+                                                 "project_id = ? AND seq = ?",
+                                                 {p.id, c.seq}));
+    return j.TextOrEmpty(0, 0);
+  }));
+  c.repo = &c.applied->repo;
   return std::optional<CurrentRepo>(std::move(c));
 }
 
@@ -258,9 +273,9 @@ StatusOr<Json> FeaturesApply(OpContext& ctx, const Json& req) {
 }
 
 // What the online store holds for a view: {until, materialized_at, entities, stale}.
-Json OnlineStatus(OpContext& ctx, const Project& p, const FeatureRepo& repo,
-                  const FeatureViewDef& view) {
-  auto state = ctx.platform.online().Read(p.name, view.name);
+Json OnlineStatus(OpContext& ctx, const Project& p, const std::string& view,
+                  const std::string& current_version) {
+  auto state = ctx.platform.online().Read(p.name, view);
   if (!state.ok()) return {{"error", std::string(state.status().message())}};
   if (*state == nullptr) return nullptr;
   const OnlineView& s = **state;
@@ -268,7 +283,7 @@ Json OnlineStatus(OpContext& ctx, const Project& p, const FeatureRepo& repo,
           {"materialized_at", FormatTime(s.materialized_at)},
           {"entities", static_cast<int64_t>(s.values.num_rows())},
           {"view_version", s.view_version},
-          {"stale", s.view_version != ViewVersion(repo, view)}};
+          {"stale", s.view_version != current_version}};
 }
 
 StatusOr<Json> FeaturesList(OpContext& ctx, const Json& req) {
@@ -303,8 +318,8 @@ StatusOr<Json> FeaturesList(OpContext& ctx, const Json& req) {
                      {"dataset", source->dataset + "@" + source->version},
                      {"features", static_cast<int64_t>(v.features.size())},
                      {"ttl", v.ttl_micros / 1000000},
-                     {"version", ViewVersion(repo, v)},
-                     {"online", OnlineStatus(ctx, p, repo, v)}});
+                     {"version", current->ViewVersionOf(v.name)},
+                     {"online", OnlineStatus(ctx, p, v.name, current->ViewVersionOf(v.name))}});
   }
   out["views"] = views;
   Json services = Json::array();
@@ -314,7 +329,7 @@ StatusOr<Json> FeaturesList(OpContext& ctx, const Json& req) {
     services.push_back({{"name", s.name},
                         {"features", static_cast<int64_t>(s.features.size())},
                         {"views", Json(std::vector<std::string>(used.begin(), used.end()))},
-                        {"version", ServiceVersion(repo, s)}});
+                        {"version", current->ServiceVersionOf(s.name)}});
   }
   out["services"] = services;
   return out;
@@ -352,11 +367,11 @@ StatusOr<Json> FeaturesShow(OpContext& ctx, const Json& req) {
     Json out = {{"kind", "feature_view"},
                 {"project", p.name},
                 {"name", name},
-                {"version", ViewVersion(repo, view)},
+                {"version", current.ViewVersionOf(name)},
                 {"definition", repo_json["feature_views"][i]},
                 {"entity", repo_json["entities"][repo.FindEntity(view.entity) - &repo.entities[0]]},
                 {"source", repo_json["sources"][source - &repo.sources[0]]},
-                {"online", OnlineStatus(ctx, p, repo, view)}};
+                {"online", OnlineStatus(ctx, p, name, current.ViewVersionOf(name))}};
     ASSIGN_OR_RETURN(out["versions"], VersionHistory(ctx, p, "view", name));
     auto id = FindDatasetId(ctx.tx, p, source->dataset);
     Json validations = Json::array();
@@ -412,7 +427,7 @@ StatusOr<Json> FeaturesShow(OpContext& ctx, const Json& req) {
     Json out = {{"kind", "feature_service"},
                 {"project", p.name},
                 {"name", name},
-                {"version", ServiceVersion(repo, service)},
+                {"version", current.ServiceVersionOf(name)},
                 {"definition", repo_json["feature_services"][i]},
                 {"features", features}};
     ASSIGN_OR_RETURN(out["versions"], VersionHistory(ctx, p, "service", name));
@@ -513,7 +528,7 @@ StatusOr<Json> FeaturesTrainingSet(OpContext& ctx, const Json& req) {
       classification = r.version.classification;
     }
     used_views.push_back({{"view", vn},
-                          {"version", ViewVersion(repo, *view)},
+                          {"version", current.ViewVersionOf(vn)},
                           {"dataset", source->dataset + "@" + r.version.version},
                           {"validations", r.validations}});
   }
@@ -549,7 +564,7 @@ StatusOr<Json> FeaturesTrainingSet(OpContext& ctx, const Json& req) {
                                        ctx.principal.user.name, prepared));
 
   std::string id = NewId(*ctx.platform.clock());
-  std::string service_version = ServiceVersion(repo, *service);
+  std::string service_version = current.ServiceVersionOf(service_name);
   std::string spine_text = spine_ref.name + "@" + spine_version.version;
   std::string output_text = output_name + "@" + stored.version;
   Json spec = {{"service", service_name},
@@ -619,7 +634,7 @@ StatusOr<Json> FeaturesMaterialize(OpContext& ctx, const Json& req) {
   }
   const SourceDef* source = repo.FindSource(view->source);
   ASSIGN_OR_RETURN(ResolvedSource r, ResolveSource(ctx, p, *source, true));
-  std::string version = ViewVersion(repo, *view);
+  std::string version = current.ViewVersionOf(name);
   // A damaged online file is never served; materializing again rebuilds it in full.
   auto read = ctx.platform.online().Read(p.name, name);
   if (!read.ok() && !absl::IsDataLoss(read.status())) return read.status();
@@ -732,13 +747,14 @@ StatusOr<Json> FeaturesGet(OpContext& ctx, const Json& req) {
   }
   Json views = Json::array();
   for (const auto& vn : lookup.views()) {
-    views.push_back({{"view", vn}, {"online", OnlineStatus(ctx, p, repo, *repo.FindView(vn))}});
+    views.push_back(
+        {{"view", vn}, {"online", OnlineStatus(ctx, p, vn, current.ViewVersionOf(vn))}});
   }
   Json key_json = Json::object();
   for (const auto& [k, v] : keys) key_json[k] = v;
   return Json{{"project", p.name},
               {"service", service_name},
-              {"service_version", ServiceVersion(repo, *service)},
+              {"service_version", current.ServiceVersionOf(service_name)},
               {"entity", key_json},
               {"features", features},
               {"order", order},
@@ -774,7 +790,7 @@ StatusOr<Json> LineageShow(OpContext& ctx, const Json& req) {
       return absl::NotFoundError("no feature view '" + ref.substr(13, 64) + "' in project '" +
                                  p.name + "'");
     }
-    ref = ViewRef(view->name, ViewVersion(*current.repo, *view));
+    ref = ViewRef(view->name, current.ViewVersionOf(view->name));
   }
   // Validation results are edges of their own table; the rest are lineage_edges.
   auto neighbours = [&](const std::string& node, bool upstream) -> StatusOr<std::vector<Json>> {

@@ -152,16 +152,24 @@ StatusOr<std::unique_ptr<Platform>> Platform::Open(const HomeConfig& home,
   return platform;
 }
 
-StatusOr<std::shared_ptr<const FeatureRepo>> Platform::FeatureRepoFor(
-    const std::string& digest, const std::string& repo_json) {
+StatusOr<std::shared_ptr<const AppliedFeatureRepo>> Platform::FeatureRepoFor(
+    const std::string& digest, const std::function<StatusOr<std::string>()>& load_json) {
   {
     std::lock_guard<std::mutex> lock(repo_cache_mu_);
     auto it = repo_cache_.find(digest);
     if (it != repo_cache_.end()) return it->second;
   }
+  ASSIGN_OR_RETURN(std::string repo_json, load_json());
   ASSIGN_OR_RETURN(Json json, ParseJson(repo_json));
-  ASSIGN_OR_RETURN(FeatureRepo repo, FeatureRepoFromJson(json));
-  auto shared = std::make_shared<const FeatureRepo>(std::move(repo));
+  auto applied = std::make_shared<AppliedFeatureRepo>();
+  ASSIGN_OR_RETURN(applied->repo, FeatureRepoFromJson(json));
+  for (const auto& v : applied->repo.views) {
+    applied->view_versions[v.name] = ViewVersion(applied->repo, v);
+  }
+  for (const auto& s : applied->repo.services) {
+    applied->service_versions[s.name] = ServiceVersion(applied->repo, s);
+  }
+  std::shared_ptr<const AppliedFeatureRepo> shared = std::move(applied);
   std::lock_guard<std::mutex> lock(repo_cache_mu_);
   if (repo_cache_.size() > 256) repo_cache_.clear();  // bounded: definitions are small and few
   repo_cache_[digest] = shared;

@@ -39,6 +39,14 @@ struct InitResult {
   std::string token;  // shown once
 };
 
+// An applied feature definition, parsed, with the versions of its views and services computed
+// once (a version digests canonical JSON; serving reads them on every request).
+struct AppliedFeatureRepo {
+  FeatureRepo repo;
+  std::map<std::string, std::string> view_versions;
+  std::map<std::string, std::string> service_versions;
+};
+
 struct PlatformOptions {
   Clock* clock = nullptr;  // SystemClock() when null
   StoreOptions store;
@@ -101,10 +109,10 @@ class Platform {
   ArtifactStore& artifacts() { return *artifacts_; }
   // The embedded online feature store (HOME/online).
   OnlineStore& online() { return *online_; }
-  // The parsed feature definition whose canonical JSON has digest `digest`, parsing `repo_json`
-  // on first use; applied definitions never change, so they are cached by digest.
-  StatusOr<std::shared_ptr<const FeatureRepo>> FeatureRepoFor(const std::string& digest,
-                                                              const std::string& repo_json);
+  // The parsed feature definition whose canonical JSON has digest `digest`; on first use its
+  // JSON comes from `load_json`. Applied definitions never change, so they are cached by digest.
+  StatusOr<std::shared_ptr<const AppliedFeatureRepo>> FeatureRepoFor(
+      const std::string& digest, const std::function<StatusOr<std::string>()>& load_json);
   const AuditLog& audit() const { return *audit_; }
   Clock* clock() const { return clock_; }
   const HomeConfig& home() const { return home_; }
@@ -128,7 +136,7 @@ class Platform {
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<OnlineStore> online_;
   std::mutex repo_cache_mu_;
-  std::map<std::string, std::shared_ptr<const FeatureRepo>> repo_cache_;
+  std::map<std::string, std::shared_ptr<const AppliedFeatureRepo>> repo_cache_;
 };
 
 }  // namespace plinth
