@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Every benchmark of the platform kernel, one after the other, each printing a Markdown table with
+# Every benchmark of the platform, one after the other, each printing a Markdown table with
 # the peer's or target's figure and the ratio. Copy the tables into docs/benchmarks.md with the date.
-#   bench/run.sh            (about 3-5 minutes on 2 cores)
+#   bench/run.sh            (about 12 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -19,5 +19,14 @@ echo
 echo "## CSV ingest + profile against pandas"
 bench/csv_bench.sh
 echo
-echo "## Fuzzing the parsers (JSON bodies, audit exports, expressions), 60 s each"
+echo "## Point-in-time training sets against pandas (10M spine rows)"
+bench/pit_bench.sh
+echo
+echo "## Online feature lookup in process"
+bench/online_bench.sh
+echo
+echo "## Online feature lookup over HTTP"
+bench/feature_http_bench.sh 10
+echo
+echo "## Fuzzing the parsers (JSON bodies, audit exports, expressions, feature definitions), 60 s each"
 scripts/fuzz.sh 60

@@ -15,7 +15,7 @@ if [ -n "${missing:-}" ]; then
 fi
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DPLINTH_BUILD_FUZZERS=ON -DPLINTH_BUILD_TESTS=OFF -DPLINTH_BUILD_BENCH=OFF >/dev/null
-ninja -C build-fuzz json_fuzzer audit_export_fuzzer expr_fuzzer feature_def_fuzzer
+ninja -C build-fuzz -j "$(nproc)" json_fuzzer audit_export_fuzzer expr_fuzzer feature_def_fuzzer
 for f in json_fuzzer audit_export_fuzzer expr_fuzzer feature_def_fuzzer; do
   mkdir -p "build-fuzz/corpus/$f"
   echo "== $f: ${seconds}s =="

@@ -2,7 +2,8 @@
 # One command on a fresh Debian 12 machine: install packages, build, and run every test — unit
 # tests beside the code, the store and audit suites on SQLite and on a real PostgreSQL server
 # (started on loopback by the tests themselves), end-to-end tests against the binary — then the
-# unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, then every parser's
+# libFuzzer target for a short while (PLINTH_FUZZ_SECONDS each, default 20; 0 skips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -20,4 +21,10 @@ if [ "${PLINTH_SKIP_ASAN:-0}" != "1" ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   ctest --test-dir build-asan -L unit --output-on-failure -j "$jobs" --timeout 900
+fi
+
+fuzz_seconds="${PLINTH_FUZZ_SECONDS:-20}"
+if [ "$fuzz_seconds" != "0" ]; then
+  echo "== fuzzers (${fuzz_seconds}s each) =="
+  scripts/fuzz.sh "$fuzz_seconds"
 fi

@@ -1,7 +1,8 @@
 // Data sets on the platform, in process: registering the same bytes twice gives one version, tags
 // naming missing columns and malformed CSV register nothing, PII columns are masked by role,
 // reading a confidential data set is audited (and refused if that record cannot be written), and
-// another project's data sets do not exist for outsiders.
+// another project's data sets do not exist for outsiders. Built twice: on SQLite, and with
+// PLINTH_TEST_POSTGRES on a live PostgreSQL.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -11,6 +12,7 @@
 #include "core/files.h"
 #include "core/random.h"
 #include "platform/platform.h"
+#include "store/testing/postgres_test_util.h"
 
 namespace plinth {
 namespace {
@@ -28,9 +30,15 @@ class DataPlatformTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::path(::testing::TempDir()) / ("data_platform_" + RandomHex(6));
+    std::string store_url;
+#ifdef PLINTH_TEST_POSTGRES
+    auto url = CreateTestPostgresDatabase();
+    ASSERT_TRUE(url.ok()) << url.status();
+    store_url = *url;
+#endif
     PlatformOptions options;
     options.clock = &clock_;
-    auto init = Platform::Init(dir_.string(), "", options);
+    auto init = Platform::Init(dir_.string(), store_url, options);
     ASSERT_TRUE(init.ok()) << init.status();
     admin_ = init->token;
     auto home = LoadHome(init->home);
@@ -193,11 +201,21 @@ TEST_F(DataPlatformTest, ConfidentialReadsAreAudited) {
   EXPECT_THAT(records[before]["resource"].get<std::string>(), HasSubstr("dataset/secret@"));
   EXPECT_EQ(records[before + 1]["action"], "data.profile");
   // Fail closed: if the read cannot be recorded, the data is not returned.
+#ifdef PLINTH_TEST_POSTGRES
+  const char* install[] = {
+      "CREATE FUNCTION plinth_no_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION "
+      "'audit refused'; END; $$ LANGUAGE plpgsql",
+      "CREATE TRIGGER no_audit BEFORE INSERT ON audit_records FOR EACH ROW EXECUTE FUNCTION "
+      "plinth_no_audit()"};
+#else
+  const char* install[] = {
+      "CREATE TRIGGER no_audit BEFORE INSERT ON audit_records "
+      "BEGIN SELECT RAISE(ABORT, 'audit refused'); END"};
+#endif
   ASSERT_TRUE(platform_->store()
-                  .RunInTransaction([](Transaction& tx) {
-                    return tx.Execute(
-                        "CREATE TRIGGER no_audit BEFORE INSERT ON audit_records "
-                        "BEGIN SELECT RAISE(ABORT, 'audit refused'); END");
+                  .RunInTransaction([&](Transaction& tx) -> Status {
+                    for (const char* sql : install) RETURN_IF_ERROR(tx.Execute(sql));
+                    return absl::OkStatus();
                   })
                   .ok());
   EXPECT_FALSE(Call(vic_, "data.show", {{"project", "credit"}, {"name", "secret"}}).ok());

@@ -2,7 +2,8 @@
 // checked against the data, refused for the wrong role), training sets with hand-computed values
 // (no row from the spine time or later), recorded as data set versions with lineage, the
 // validation gate on sources, incremental materialization and online reads that survive a
-// restart, and other projects' features not existing for outsiders.
+// restart, and other projects' features not existing for outsiders. Built twice: on SQLite, and
+// with PLINTH_TEST_POSTGRES on a live PostgreSQL.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -12,6 +13,7 @@
 #include "core/errors.h"
 #include "core/random.h"
 #include "platform/platform.h"
+#include "store/testing/postgres_test_util.h"
 
 namespace plinth {
 namespace {
@@ -63,8 +65,14 @@ class FeaturePlatformTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::path(::testing::TempDir()) / ("feature_platform_" + RandomHex(6));
+    std::string store_url;
+#ifdef PLINTH_TEST_POSTGRES
+    auto url = CreateTestPostgresDatabase();
+    ASSERT_TRUE(url.ok()) << url.status();
+    store_url = *url;
+#endif
     options_.clock = &clock_;
-    auto init = Platform::Init(dir_.string(), "", options_);
+    auto init = Platform::Init(dir_.string(), store_url, options_);
     ASSERT_TRUE(init.ok()) << init.status();
     admin_ = init->token;
     home_ = init->home;
