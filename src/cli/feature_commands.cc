@@ -57,6 +57,14 @@ void PrintApply(const Json& r) {
   }
   PrintTable(std::cout, {"KIND", "NAME", "CHANGE", "VERSION"}, rows);
   std::cout << "\n";
+  if (r.contains("protected_uses") && !r["protected_uses"].empty()) {
+    std::cout << "Protected attributes used as features (allowed by allow_protected; audited):\n";
+    for (const auto& u : r["protected_uses"]) {
+      std::cout << "  " << Text(u, "view") << "." << Text(u, "feature") << " reads "
+                << Text(u, "column") << "\n";
+    }
+    std::cout << "\n";
+  }
   if (r.value("dry_run", false)) {
     std::cout << "Dry run: nothing applied (" << Cell(r["added"]) << " added, "
               << Cell(r["changed"]) << " changed, " << Cell(r["removed"]) << " removed)\n";

@@ -83,4 +83,12 @@ StatusOr<ColumnType> FeatureColumnType(const FeatureDef& feature, const Table& s
   }
 }
 
+StatusOr<std::vector<std::string>> FeatureInputColumns(const FeatureDef& feature,
+                                                       const Table& source_data) {
+  if (feature.expr.empty()) return std::vector<std::string>();
+  ASSIGN_OR_RETURN(expr::Program program,
+                   expr::Compile(feature.expr, expr::EnvironmentForTable(source_data)));
+  return program.variables();
+}
+
 }  // namespace plinth

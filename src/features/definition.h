@@ -79,6 +79,9 @@ struct SourceDef {
   // When true, building a training set or materializing from this source is refused unless the
   // pinned version has a passing validation result.
   bool require_validation = false;
+  // Protected attributes of the source's data set that features may read; each use is recorded
+  // and audited at apply time. Empty by default. Column names, unique, in the file's order.
+  std::vector<std::string> allow_protected;
 };
 
 struct FeatureDef {
@@ -159,6 +162,13 @@ Status CheckViewAgainstSource(const FeatureRepo& repo, const FeatureViewDef& vie
 // expression's type; count is int64; sum, mean, min and max are float64. Requires a check that
 // passed (CheckViewAgainstSource).
 StatusOr<ColumnType> FeatureColumnType(const FeatureDef& feature, const Table& source_data);
+
+// The source columns the feature's expression reads, in order of first reference; empty for a
+// count without an expression. InvalidArgument if the expression does not compile against the
+// source's columns. Used at apply time to refuse features reading protected attributes the
+// source does not list in `allow_protected`.
+StatusOr<std::vector<std::string>> FeatureInputColumns(const FeatureDef& feature,
+                                                       const Table& source_data);
 
 // The canonical JSON form (plinth.feature_repo, schema 1): what is stored and digested. Durations
 // are micros; positions are left out. FeatureRepoFromJson(FeatureRepoToJson(r)) == r except for

@@ -31,9 +31,15 @@ Json EntityJson(const EntityDef& entity) {
 }
 
 Json SourceJson(const SourceDef& source) {
-  return Json{{"name", source.name},       {"dataset", source.dataset},
-              {"version", source.version}, {"timestamp", source.timestamp},
-              {"created", source.created}, {"require_validation", source.require_validation}};
+  Json allow_protected = Json::array();
+  for (const std::string& column : source.allow_protected) allow_protected.push_back(column);
+  return Json{{"name", source.name},
+              {"dataset", source.dataset},
+              {"version", source.version},
+              {"timestamp", source.timestamp},
+              {"created", source.created},
+              {"require_validation", source.require_validation},
+              {"allow_protected", std::move(allow_protected)}};
 }
 
 Json ViewJson(const FeatureViewDef& view) {
@@ -78,14 +84,16 @@ std::string Quote(const std::string& text) {
   return "'" + (text.size() > 80 ? text.substr(0, 80) + "..." : text) + "'";
 }
 
-// The members of one JSON object, all required, none other allowed.
+// The members of one JSON object: `keys` required, `optional_keys` allowed, none other.
 class Reader {
  public:
   static StatusOr<Reader> Open(const Json& json, const std::string& context,
-                               const std::vector<std::string>& keys) {
+                               const std::vector<std::string>& keys,
+                               const std::vector<std::string>& optional_keys = {}) {
     if (!json.is_object()) return Malformed(context, "must be an object");
     for (const auto& [key, value] : json.items()) {
-      if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+      if (std::find(keys.begin(), keys.end(), key) == keys.end() &&
+          std::find(optional_keys.begin(), optional_keys.end(), key) == optional_keys.end()) {
         return Malformed(context, "unknown member " + Quote(key));
       }
     }
@@ -94,6 +102,8 @@ class Reader {
     }
     return Reader(json, context);
   }
+
+  bool Has(const std::string& key) const { return json_->contains(key); }
 
   StatusOr<std::string> String(const std::string& key) const {
     const Json& value = json_->at(key);
@@ -309,7 +319,9 @@ StatusOr<FeatureRepo> FeatureRepoFromJson(const Json& json) {
     const std::string context = "sources[" + std::to_string(i) + "]";
     ASSIGN_OR_RETURN(Reader r, Reader::Open((*sources)[i], context,
                                             {"name", "dataset", "version", "timestamp", "created",
-                                             "require_validation"}));
+                                             "require_validation"},
+                                            // Absent in definitions stored before it existed.
+                                            {"allow_protected"}));
     SourceDef s;
     ASSIGN_OR_RETURN(s.name, r.String("name"));
     RETURN_IF_ERROR(NewName(source_names, context, "source", s.name));
@@ -326,6 +338,20 @@ StatusOr<FeatureRepo> FeatureRepoFromJson(const Json& json) {
     if (s.timestamp.empty()) return Malformed(context, "empty timestamp");
     ASSIGN_OR_RETURN(s.created, r.String("created"));
     ASSIGN_OR_RETURN(s.require_validation, r.Bool("require_validation"));
+    if (r.Has("allow_protected")) {
+      ASSIGN_OR_RETURN(const Json* allowed, r.Array("allow_protected"));
+      std::set<std::string> seen;
+      for (const Json& column : *allowed) {
+        if (!column.is_string() || column.get<std::string>().empty()) {
+          return Malformed(context, "'allow_protected' must hold non-empty strings");
+        }
+        if (!seen.insert(column.get<std::string>()).second) {
+          return Malformed(
+              context, "'allow_protected' lists " + Quote(column.get<std::string>()) + " twice");
+        }
+        s.allow_protected.push_back(column.get<std::string>());
+      }
+    }
     repo.sources.push_back(std::move(s));
   }
 

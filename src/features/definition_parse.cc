@@ -31,8 +31,8 @@ constexpr size_t kMaxDatasetNameLength = 64;
 const std::vector<std::string> kTopLevelKeys = {"entities", "sources", "feature_views",
                                                 "feature_services"};
 const std::vector<std::string> kEntityKeys = {"name", "join_key", "description"};
-const std::vector<std::string> kSourceKeys = {"name",      "dataset", "version",
-                                              "timestamp", "created", "require_validation"};
+const std::vector<std::string> kSourceKeys = {
+    "name", "dataset", "version", "timestamp", "created", "require_validation", "allow_protected"};
 const std::vector<std::string> kViewKeys = {"name", "entity",      "source",
                                             "ttl",  "description", "features"};
 const std::vector<std::string> kFeatureKeys = {"name", "aggregation", "expr", "window",
@@ -290,6 +290,43 @@ class Parser {
     return GetString(context, fields, key);
   }
 
+  // A list of column names: non-empty strings, each given once. An empty list ([] or no value)
+  // is an empty list.
+  StatusOr<std::vector<std::string>> GetColumnList(const std::string& context, const Fields& fields,
+                                                   const std::string& key) const {
+    std::vector<std::string> columns;
+    const YAML::Node& list = fields.Get(key);
+    if (list.IsNull()) return columns;
+    if (!list.IsSequence()) {
+      return errors_.At(list.Mark(), context,
+                        "'" + key + "' must be a list of column names, not " + Describe(list));
+    }
+    std::map<std::string, YAML::Mark> seen;
+    for (const YAML::Node& item : list) {
+      if (!item.IsScalar()) {
+        return errors_.At(item.Mark(), context,
+                          "'" + key + "' must hold column names, not " + Describe(item));
+      }
+      size_t bad = 0;
+      if (!expr::internal::IsValidUtf8(item.Scalar(), &bad)) {
+        return errors_.At(item.Mark(), context,
+                          "'" + key + "' holds a name that is not valid UTF-8");
+      }
+      const std::string& column = item.Scalar();
+      if (column.empty()) {
+        return errors_.At(item.Mark(), context, "'" + key + "' must not hold an empty name");
+      }
+      auto [it, inserted] = seen.emplace(column, item.Mark());
+      if (!inserted) {
+        return errors_.At(item.Mark(), context,
+                          "'" + key + "' lists " + Quote(column) + " twice (first at " +
+                              Position(it->second) + ")");
+      }
+      columns.push_back(column);
+    }
+    return columns;
+  }
+
   // A name: an identifier, because names become column names and JSON keys and are referred to
   // from other objects and from "view:feature".
   StatusOr<std::string> GetName(const std::string& context, const Fields& fields) const {
@@ -402,6 +439,9 @@ class Parser {
         return errors_.At(flag.Mark(), context,
                           "'require_validation' must be true or false, not " + Describe(flag));
       }
+    }
+    if (fields.Has("allow_protected")) {
+      ASSIGN_OR_RETURN(source.allow_protected, GetColumnList(context, fields, "allow_protected"));
     }
     repo_.sources.push_back(std::move(source));
     return absl::OkStatus();

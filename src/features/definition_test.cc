@@ -450,6 +450,37 @@ TEST(FeatureDefinitionParse, Sources) {
   }
 }
 
+TEST(FeatureDefinitionParse, AllowProtected) {
+  const std::string source = "sources:\n  - name: s\n    dataset: d\n    timestamp: t\n";
+  // Absent: empty.
+  FeatureRepo none = MustParse(source);
+  ASSERT_EQ(none.sources.size(), 1u);
+  EXPECT_TRUE(none.sources[0].allow_protected.empty());
+  // Kept in the file's order; block and flow lists; an empty list.
+  FeatureRepo flow = MustParse(source + "    allow_protected: [Sex, Age]\n");
+  EXPECT_EQ(flow.sources[0].allow_protected, (std::vector<std::string>{"Sex", "Age"}));
+  FeatureRepo block =
+      MustParse(source + "    allow_protected:\n      - age\n      - 'marital status'\n");
+  EXPECT_EQ(block.sources[0].allow_protected, (std::vector<std::string>{"age", "marital status"}));
+  EXPECT_TRUE(MustParse(source + "    allow_protected: []\n").sources[0].allow_protected.empty());
+
+  EXPECT_EQ(ParseError(source + "    allow_protected: Age\n"),
+            "f.yaml:5:22: sources[0] s: 'allow_protected' must be a list of column names, not "
+            "'Age'");
+  EXPECT_EQ(ParseError(source + "    allow_protected: {Age: true}\n"),
+            "f.yaml:5:22: sources[0] s: 'allow_protected' must be a list of column names, not a "
+            "mapping");
+  EXPECT_EQ(ParseError(source + "    allow_protected: [Age, [Sex]]\n"),
+            "f.yaml:5:28: sources[0] s: 'allow_protected' must hold column names, not a list");
+  EXPECT_EQ(ParseError(source + "    allow_protected:\n      - Age\n      - ''\n"),
+            "f.yaml:7:9: sources[0] s: 'allow_protected' must not hold an empty name");
+  EXPECT_EQ(ParseError(source + "    allow_protected: [Age, Sex, Age]\n"),
+            "f.yaml:5:33: sources[0] s: 'allow_protected' lists 'Age' twice (first at 5:23)");
+  EXPECT_EQ(ParseError(source + "    allow_protect: [Age]\n"),
+            "f.yaml:5:5: sources[0] s: unknown key 'allow_protect' (did you mean "
+            "'allow_protected'?)");
+}
+
 TEST(FeatureDefinitionParse, Services) {
   const std::string repo =
       WithFeature("name: amount\n        expr: amount\n") +
@@ -503,7 +534,7 @@ TEST(FeatureDefinitionJson, RoundTrip) {
   - {name: e, join_key: id, description: "An entity \u00e9"}
 sources:
   - {name: src, dataset: d, version: 0123456789abcdef, timestamp: ts, created: c,
-     require_validation: true}
+     require_validation: true, allow_protected: [Sex, Age]}
 feature_views:
   - name: v
     entity: e
@@ -525,6 +556,7 @@ feature_services:
   EXPECT_EQ(json["feature_views"][0]["features"][2]["aggregation"], "mean");
   EXPECT_EQ(json["feature_services"][0]["features"][0], (Json{{"view", "v"}, {"feature", "b"}}));
   EXPECT_EQ(json["sources"][0]["require_validation"], true);
+  EXPECT_EQ(json["sources"][0]["allow_protected"], (Json{"Sex", "Age"}));
   EXPECT_FALSE(json.dump().find("line") != std::string::npos);
 
   StatusOr<FeatureRepo> back = FeatureRepoFromJson(json);
@@ -535,6 +567,7 @@ feature_services:
   EXPECT_EQ(back->views[0].features[0].line, 0);  // positions are not part of the JSON form
   EXPECT_EQ(back->sources[0].created, "c");
   EXPECT_TRUE(back->sources[0].require_validation);
+  EXPECT_EQ(back->sources[0].allow_protected, (std::vector<std::string>{"Sex", "Age"}));
   EXPECT_EQ(back->entities[0].description, "An entity \xc3\xa9");
 
   // Through text, as it is stored.
@@ -552,6 +585,20 @@ feature_services:
   StatusOr<FeatureRepo> empty = FeatureRepoFromJson(FeatureRepoToJson(FeatureRepo()));
   ASSERT_TRUE(empty.ok()) << empty.status();
   EXPECT_TRUE(empty->views.empty());
+}
+
+TEST(FeatureDefinitionJson, AllowProtectedIsAlwaysWrittenAndMayBeAbsent) {
+  const FeatureRepo example = Example();
+  const Json json = FeatureRepoToJson(example);
+  EXPECT_EQ(json["sources"][0]["allow_protected"], Json::array());
+  // Definitions stored before allow_protected existed still load, with none allowed, and are
+  // written back with it.
+  Json old = json;
+  old["sources"][0].erase("allow_protected");
+  StatusOr<FeatureRepo> back = FeatureRepoFromJson(old);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(back->sources[0].allow_protected.empty());
+  EXPECT_EQ(FeatureRepoToJson(*back), json);
 }
 
 TEST(FeatureDefinitionJson, MalformedIsInvalidArgument) {
@@ -600,6 +647,24 @@ TEST(FeatureDefinitionJson, MalformedIsInvalidArgument) {
       "version 'sha256:0123456789ab'");
   edit(
       "flag", [](Json& j) { j["sources"][0]["require_validation"] = 1; }, "true or false");
+  edit(
+      "allow_protected type", [](Json& j) { j["sources"][0]["allow_protected"] = "Age"; },
+      "sources[0]: 'allow_protected' must be an array");
+  edit(
+      "allow_protected item",
+      [](Json& j) {
+        j["sources"][0]["allow_protected"] = Json{"Age", 1};
+      },
+      "sources[0]: 'allow_protected' must hold non-empty strings");
+  edit(
+      "allow_protected empty", [](Json& j) { j["sources"][0]["allow_protected"] = Json{""}; },
+      "sources[0]: 'allow_protected' must hold non-empty strings");
+  edit(
+      "allow_protected twice",
+      [](Json& j) {
+        j["sources"][0]["allow_protected"] = Json{"Age", "Sex", "Age"};
+      },
+      "sources[0]: 'allow_protected' lists 'Age' twice");
   edit(
       "ttl type", [](Json& j) { j["feature_views"][0]["ttl_micros"] = "30d"; },
       "feature_views[0]: 'ttl_micros' must be an integer");
@@ -688,6 +753,17 @@ TEST(FeatureDefinitionVersion, DependsOnTheViewItsEntityAndItsSource) {
   };
   EXPECT_NE(changed([](FeatureRepo& r) { r.sources[0].version = std::string(64, 'a'); }), version);
   EXPECT_NE(changed([](FeatureRepo& r) { r.sources[0].require_validation = true; }), version);
+  // Allowing a protected attribute, or another one, is a new version; so is the list's order.
+  const std::string allowed =
+      changed([](FeatureRepo& r) { r.sources[0].allow_protected = {"Age"}; });
+  EXPECT_NE(allowed, version);
+  EXPECT_NE(changed([](FeatureRepo& r) { r.sources[0].allow_protected = {"Sex"}; }), allowed);
+  EXPECT_NE(changed([](FeatureRepo& r) {
+              r.sources[0].allow_protected = {"Age", "Sex"};
+            }),
+            changed([](FeatureRepo& r) {
+              r.sources[0].allow_protected = {"Sex", "Age"};
+            }));
   EXPECT_NE(changed([](FeatureRepo& r) { r.entities[0].join_key = "card_id"; }), version);
   EXPECT_NE(changed([](FeatureRepo& r) { r.views[0].features[3].window_micros *= 2; }), version);
   EXPECT_NE(changed([](FeatureRepo& r) { r.views[0].ttl_micros = 0; }), version);
@@ -861,6 +937,39 @@ TEST(FeatureDefinitionCheck, PositionsAreLeftOutForDefinitionsNotFromAFile) {
   EXPECT_THAT(std::string(status.message()),
               StartsWith("stored: feature_views customer_spend, feature spend_24h: aggregation "
                          "'sum' needs a numeric"));
+}
+
+// ---- Input columns ----
+
+TEST(FeatureDefinitionInputColumns, TheColumnsAnExpressionReadsInOrderOfFirstReference) {
+  const Table data = Transactions({{"Age", ColumnType::kInt64}});
+  auto columns = [&](Aggregation aggregation, const std::string& expr) {
+    FeatureDef f;
+    f.name = "f";
+    f.aggregation = aggregation;
+    f.expr = expr;
+    StatusOr<std::vector<std::string>> result = FeatureInputColumns(f, data);
+    EXPECT_TRUE(result.ok()) << expr << ": " << result.status();
+    return result.ok() ? *result : std::vector<std::string>{"<error>"};
+  };
+  EXPECT_EQ(columns(Aggregation::kSum, "amount * 2.0 + (country == \"GB\" ? 1.0 : 0.0)"),
+            (std::vector<std::string>{"amount", "country"}));
+  EXPECT_EQ(columns(Aggregation::kLatest, "amount"), (std::vector<std::string>{"amount"}));
+  // Each column once, in order of first reference.
+  EXPECT_EQ(columns(Aggregation::kLatest, "Age > 60 && amount > 10.0 * double(Age)"),
+            (std::vector<std::string>{"Age", "amount"}));
+  EXPECT_EQ(columns(Aggregation::kCount, "timestamp.getHours() < 6 ? 1 : null"),
+            (std::vector<std::string>{"timestamp"}));
+  EXPECT_TRUE(columns(Aggregation::kLatest, "1 + 2").empty());
+  EXPECT_TRUE(columns(Aggregation::kCount, "").empty());
+
+  FeatureDef bad;
+  bad.name = "bad";
+  bad.expr = "amout * 2";
+  StatusOr<std::vector<std::string>> error = FeatureInputColumns(bad, data);
+  ASSERT_FALSE(error.ok());
+  EXPECT_EQ(error.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(error.status().message()), HasSubstr("amout"));
 }
 
 }  // namespace

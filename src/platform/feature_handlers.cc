@@ -89,6 +89,16 @@ std::string Names(const std::vector<T>& items) {
   return names.empty() ? "none" : absl::StrJoin(names, ", ");
 }
 
+std::vector<std::string> JsonStrings(const Json& tags, const char* key) {
+  std::vector<std::string> out;
+  if (tags.contains(key) && tags[key].is_array()) {
+    for (const Json& v : tags[key]) {
+      if (v.is_string()) out.push_back(v.get<std::string>());
+    }
+  }
+  return out;
+}
+
 Status AddLineage(OpContext& ctx, const Project& p, const std::string& from, const std::string& to,
                   const std::string& relation) {
   return ctx.tx.Execute(
@@ -195,8 +205,36 @@ StatusOr<Json> FeaturesApply(OpContext& ctx, const Json& req) {
     source.version = r.version.version;
     resolved.emplace(source.name, std::move(r));
   }
+  // Protected attributes are kept for fairness evaluation, never used as features unless the
+  // source allows the column explicitly; every allowed use is on the audit record.
+  Json protected_uses = Json::array();
   for (const auto& view : repo.views) {
-    RETURN_IF_ERROR(CheckViewAgainstSource(repo, view, resolved.at(view.source).data, file));
+    const ResolvedSource& r = resolved.at(view.source);
+    RETURN_IF_ERROR(CheckViewAgainstSource(repo, view, r.data, file));
+    const SourceDef* source = repo.FindSource(view.source);
+    const std::vector<std::string> protected_columns = JsonStrings(r.version.tags, "protected");
+    for (const auto& feature : view.features) {
+      ASSIGN_OR_RETURN(std::vector<std::string> inputs, FeatureInputColumns(feature, r.data));
+      for (const auto& column : inputs) {
+        if (std::find(protected_columns.begin(), protected_columns.end(), column) ==
+            protected_columns.end()) {
+          continue;
+        }
+        if (std::find(source->allow_protected.begin(), source->allow_protected.end(), column) ==
+            source->allow_protected.end()) {
+          return absl::FailedPreconditionError(
+              file + ":" + std::to_string(feature.line) + ":" + std::to_string(feature.column) +
+              ": feature_views " + view.name + ", feature " + feature.name + ": reads '" + column +
+              "', a protected attribute of data set '" + source->dataset + "@" +
+              r.version.version.substr(0, 12) +
+              "'; protected attributes are kept for fairness evaluation, not used as features. "
+              "If a policy allows it, list the column under the source's allow_protected (the "
+              "use is recorded and audited)");
+        }
+        protected_uses.push_back(
+            {{"view", view.name}, {"feature", feature.name}, {"column", column}});
+      }
+    }
   }
   Json repo_json = FeatureRepoToJson(repo);
   ASSIGN_OR_RETURN(std::string canonical, CanonicalJson(repo_json));
@@ -264,12 +302,20 @@ StatusOr<Json> FeaturesApply(OpContext& ctx, const Json& req) {
            actor}));
     }
   }
-  ctx.audit.details = {{"digest", digest},     {"seq", seq},          {"file", file.substr(0, 256)},
-                       {"dry_run", dry_run},   {"unchanged", same},   {"added", counts[0]},
-                       {"changed", counts[1]}, {"removed", counts[2]}};
-  return Json{{"project", p.name},  {"digest", digest},     {"seq", seq},
-              {"dry_run", dry_run}, {"unchanged", same},    {"changes", changes},
-              {"added", counts[0]}, {"changed", counts[1]}, {"removed", counts[2]}};
+  ctx.audit.details = {{"protected_uses", protected_uses},
+                       {"digest", digest},
+                       {"seq", seq},
+                       {"file", file.substr(0, 256)},
+                       {"dry_run", dry_run},
+                       {"unchanged", same},
+                       {"added", counts[0]},
+                       {"changed", counts[1]},
+                       {"removed", counts[2]}};
+  return Json{{"project", p.name},    {"digest", digest},
+              {"seq", seq},           {"dry_run", dry_run},
+              {"unchanged", same},    {"changes", changes},
+              {"added", counts[0]},   {"changed", counts[1]},
+              {"removed", counts[2]}, {"protected_uses", protected_uses}};
 }
 
 // What the online store holds for a view: {until, materialized_at, entities, stale}.
@@ -460,16 +506,6 @@ int ClassificationRank(const std::string& c) {
   return 1;
 }
 
-std::vector<std::string> JsonStrings(const Json& tags, const char* key) {
-  std::vector<std::string> out;
-  if (tags.contains(key) && tags[key].is_array()) {
-    for (const Json& v : tags[key]) {
-      if (v.is_string()) out.push_back(v.get<std::string>());
-    }
-  }
-  return out;
-}
-
 StatusOr<Json> FeaturesTrainingSet(OpContext& ctx, const Json& req) {
   ASSIGN_OR_RETURN(Project p,
                    AuthorizeProject(ctx.tx, ctx.identity, ctx.principal, ctx.audit.action,
@@ -556,6 +592,25 @@ StatusOr<Json> FeaturesTrainingSet(OpContext& ctx, const Json& req) {
   }
   for (const auto& c : JsonStrings(spine_version.tags, "protected")) {
     if (reread.Find(c)) tags.protected_attributes.push_back(c);
+  }
+  // A feature computed from a PII or protected column of its source carries that tag.
+  for (const auto& f : service->features) {
+    const FeatureViewDef* view = repo.FindView(f.view);
+    const ResolvedSource& r = resolved.at(view->source);
+    const std::vector<std::string> pii = JsonStrings(r.version.tags, "pii");
+    const std::vector<std::string> prot = JsonStrings(r.version.tags, "protected");
+    for (const auto& def : view->features) {
+      if (def.name != f.feature) continue;
+      ASSIGN_OR_RETURN(std::vector<std::string> inputs, FeatureInputColumns(def, r.data));
+      auto reads = [&](const std::vector<std::string>& tagged) {
+        for (const auto& c : inputs) {
+          if (std::find(tagged.begin(), tagged.end(), c) != tagged.end()) return true;
+        }
+        return false;
+      };
+      if (reads(pii)) tags.pii.push_back(def.name);
+      if (reads(prot)) tags.protected_attributes.push_back(def.name);
+    }
   }
   ASSIGN_OR_RETURN(PreparedVersion prepared,
                    PrepareDatasetVersion(ctx.platform.artifacts(), file, reread, tags));

@@ -322,6 +322,38 @@ TEST_F(FeaturePlatformTest, MaterializeIsIncrementalAndOnlineReadsSurviveARestar
   EXPECT_TRUE(absl::IsNotFound(outsider.status())) << outsider.status();
 }
 
+TEST_F(FeaturePlatformTest, ProtectedAttributesAreNotFeaturesUnlessAllowed) {
+  // channel is a protected attribute here, amount personal data.
+  ASSERT_TRUE(Register("txp", kTransactions, {{"protected", "channel"}, {"pii", "amount"}}).ok());
+  std::string definition = kDefinition;
+  definition.replace(definition.find("dataset: tx"), 11, "dataset: txp");
+  definition.replace(definition.find("      - name: count_24h"), 0,
+                     "      - name: last_channel\n        expr: channel\n");
+  auto refused = Apply(dana_, definition);
+  ASSERT_TRUE(absl::IsFailedPrecondition(refused.status())) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("features.yaml:16:9: feature_views spend, feature last_channel: reads "
+                        "'channel', a protected attribute"));
+  EXPECT_EQ(MustCall(vic_, "features.list", {{"project", "cards"}})["seq"], 0);
+
+  definition.replace(definition.find("    timestamp: timestamp\n"), 25,
+                     "    timestamp: timestamp\n    allow_protected: [channel]\n");
+  auto allowed = Apply(dana_, definition);
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  ASSERT_EQ((*allowed)["protected_uses"].size(), 1u);
+  EXPECT_EQ((*allowed)["protected_uses"][0]["column"], "channel");
+
+  // The training set carries the tags: a feature of a protected column is protected, one of a
+  // PII column is PII.
+  ASSERT_TRUE(Register("labels", kSpine).ok());
+  ASSERT_TRUE(Call(dana_, "features.training_set",
+                   {{"project", "cards"}, {"service", "fraud"}, {"spine", "labels"}})
+                  .ok());
+  Json shown = MustCall(vic_, "data.show", {{"project", "cards"}, {"name", "fraud_training"}});
+  EXPECT_EQ(shown["tags"]["protected"], Json::array({"last_channel"}));
+  EXPECT_EQ(shown["tags"]["pii"], Json::array({"last_amount", "sum_48h"}));
+}
+
 TEST_F(FeaturePlatformTest, ChangesAreAudited) {
   ASSERT_TRUE(Apply(dana_, kDefinition).ok());
   MustCall(dex_, "features.materialize",
