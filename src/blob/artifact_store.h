@@ -51,6 +51,15 @@ class ArtifactStore {
   virtual StatusOr<ArtifactInfo> Stat(const std::string& digest) = 0;
   // InvalidArgument for a malformed digest.
   virtual StatusOr<bool> Exists(const std::string& digest) = 0;
+  // For a store that keeps each object as a local file: re-hashes the object as Verify does (same
+  // errors; a corrupt or tampered object is DataLoss and never yields a path) and returns the path
+  // of its file, so that a large object can be parsed in place (memory-mapped) instead of copied
+  // into memory through Get. The file is immutable once stored and holds exactly the verified
+  // bytes: the caller must only read it (never write, chmod, rename or remove it). A check and a
+  // later read are two steps, as with Verify then Get: bytes changed on disk in between by
+  // something outside the store are not detected. Stores without local files return Unimplemented
+  // (the default); callers then fall back to Get.
+  virtual StatusOr<std::string> VerifiedLocalPath(const std::string& digest);
 };
 
 // The local folder backend rooted at `root` (created if missing).

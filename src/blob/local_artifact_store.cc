@@ -140,6 +140,13 @@ class LocalArtifactStore : public ArtifactStore {
 
   Status Verify(const std::string& digest) override { return ReadVerified(digest, nullptr); }
 
+  // Only a validated digest becomes a path (ReadVerified checks it first), and only an object that
+  // was a regular file in a real fan-out folder and hashed to its name is returned.
+  StatusOr<std::string> VerifiedLocalPath(const std::string& digest) override {
+    RETURN_IF_ERROR(ReadVerified(digest, nullptr));
+    return ObjectPath(digest);
+  }
+
   StatusOr<ArtifactInfo> Stat(const std::string& digest) override {
     ASSIGN_OR_RETURN(std::unique_ptr<ReadableFile> file, OpenObject(digest));
     ArtifactInfo info;

@@ -11,6 +11,13 @@
 // Beyond the ArtifactStore contract: Put returns FailedPrecondition if the object's fan-out folder
 // is not a real folder (a symlink), and Internal when the file system fails (a write, fsync or
 // rename error), in which case nothing was acknowledged and no temp file is left behind.
+//
+// VerifiedLocalPath returns <root>/objects/sha256/<2 hex>/<62 hex> after verifying the object
+// through the store's BlobEnv; the path names a file of the real file system (the default env's).
+// Nothing in the store ever changes an object's bytes in place: the only thing that can replace the
+// file at that path is a Put renaming in another copy whose bytes hash to the same digest (the
+// repair of a damaged object), so a reader that opens the path after the check reads the verified
+// bytes, short of tampering or disk corruption in between (see docs/formats/artifacts.md).
 #ifndef PLINTH_BLOB_LOCAL_ARTIFACT_STORE_H_
 #define PLINTH_BLOB_LOCAL_ARTIFACT_STORE_H_
 

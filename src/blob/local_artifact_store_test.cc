@@ -326,6 +326,70 @@ TEST_F(LocalArtifactStoreTest, CorruptObjectIsNeverServed) {
   EXPECT_EQ(store->Get(info->digest, StringSink(&out)).code(), absl::StatusCode::kDataLoss);
 }
 
+TEST_F(LocalArtifactStoreTest, VerifiedLocalPathNamesOnlyAVerifiedObjectFile) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  const std::string data = RandomBytes(3 << 20, 29);
+  auto info = PutString(*store, data);
+  ASSERT_TRUE(info.ok()) << info.status();
+  auto path = store->VerifiedLocalPath(info->digest);
+  ASSERT_TRUE(path.ok()) << path.status();
+  EXPECT_EQ(fs::path(*path), ObjectPath(info->digest));
+  EXPECT_EQ(ReadWholeFile(*path), data);
+  struct stat st;
+  ASSERT_EQ(::lstat(path->c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0444u);  // read-only: the caller only reads it
+
+  EXPECT_EQ(store->VerifiedLocalPath("sha256:../../etc/passwd").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->VerifiedLocalPath(Sha256Digest("never stored")).status().code(),
+            absl::StatusCode::kNotFound);
+
+  // One flipped byte: DataLoss, never a path.
+  ASSERT_EQ(::chmod(path->c_str(), 0644), 0);
+  {
+    std::fstream f(*path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(data.size() / 3));
+    char c = static_cast<char>(data[data.size() / 3] ^ 0x40);
+    f.write(&c, 1);
+  }
+  auto corrupt = store->VerifiedLocalPath(info->digest);
+  EXPECT_EQ(corrupt.status().code(), absl::StatusCode::kDataLoss) << corrupt.status();
+  // Truncated, or a symlink to a file outside the store holding the right bytes: the same.
+  ASSERT_EQ(::truncate(path->c_str(), 1000), 0);
+  EXPECT_EQ(store->VerifiedLocalPath(info->digest).status().code(), absl::StatusCode::kDataLoss);
+  WriteWholeFile(sandbox_ / "outside", data);
+  fs::remove(*path);
+  fs::create_symlink(sandbox_ / "outside", *path);
+  EXPECT_EQ(store->VerifiedLocalPath(info->digest).status().code(), absl::StatusCode::kDataLoss);
+
+  // Putting the bytes again repairs the object, and its path is handed out again.
+  ASSERT_TRUE(PutString(*store, data).ok());
+  auto repaired = store->VerifiedLocalPath(info->digest);
+  ASSERT_TRUE(repaired.ok()) << repaired.status();
+  EXPECT_EQ(*repaired, *path);
+  EXPECT_EQ(ReadWholeFile(*repaired), data);
+}
+
+// A store that keeps no local files (as a remote one would) only implements the required methods.
+class MemoryOnlyStore : public ArtifactStore {
+ public:
+  StatusOr<ArtifactInfo> Put(const ByteSource&, const std::string&, int64_t) override {
+    return absl::UnimplementedError("Put");
+  }
+  Status Get(const std::string&, const ByteSink&) override { return absl::OkStatus(); }
+  Status Verify(const std::string&) override { return absl::OkStatus(); }
+  StatusOr<ArtifactInfo> Stat(const std::string&) override { return ArtifactInfo(); }
+  StatusOr<bool> Exists(const std::string&) override { return true; }
+};
+
+TEST(ArtifactStoreTest, VerifiedLocalPathIsUnimplementedWithoutLocalFiles) {
+  MemoryOnlyStore store;
+  EXPECT_EQ(store.VerifiedLocalPath(Sha256Digest("x")).status().code(),
+            absl::StatusCode::kUnimplemented);
+}
+
 TEST_F(LocalArtifactStoreTest, TruncatedObjectIsReplacedByTheNextPut) {
   auto store = Open();
   ASSERT_NE(store, nullptr);

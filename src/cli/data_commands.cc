@@ -131,9 +131,23 @@ void PrintProfile(const Json& r) {
           {Cell(c["name"]), Cell(c["type"]), Cell(c["nulls"]), "-", "masked (PII)", "", ""});
       continue;
     }
-    std::string min = c.contains("min") ? Num(c["min"]) : "";
-    std::string mean = c.contains("mean") ? Num(c["mean"]) : "";
-    std::string max = c.contains("max") ? Num(c["max"]) : "";
+    // Timestamps as RFC 3339 text: the profile's "<key>_time", or for a profile stored before
+    // those fields existed its microseconds formatted; the number if neither gives a time.
+    auto stat = [&c](const char* key) -> std::string {
+      if (!c.contains(key)) return "";
+      if (c.contains("type") && c["type"] == "timestamp") {
+        std::string time_key = std::string(key) + "_time";
+        if (c.contains(time_key) && c[time_key].is_string()) return Cell(c[time_key]);
+        if (c[key].is_number()) {
+          Json text = TimestampText(c[key].get<double>());
+          if (text.is_string()) return Cell(text);
+        }
+      }
+      return Num(c[key]);
+    };
+    std::string min = stat("min");
+    std::string mean = stat("mean");
+    std::string max = stat("max");
     if (c.contains("top") && !c["top"].empty()) {
       min = "top: " + Cell(c["top"][0]["value"]) + " (" + Cell(c["top"][0]["count"]) + ")";
     }

@@ -5,8 +5,19 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/clock.h"
+
 namespace plinth {
 namespace {
+
+// RFC 3339 allows four-digit years only: 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z.
+constexpr int64_t kMinTextMicros = -62167219200LL * 1000000;
+constexpr int64_t kMaxTextMicros = 253402300799LL * 1000000 + 999999;
+
+Json TimeText(int64_t micros) {
+  if (micros < kMinTextMicros || micros > kMaxTextMicros) return Json(nullptr);
+  return FormatTime(micros);
+}
 
 // A finite double as JSON; null otherwise (JSON has no NaN or infinity).
 Json Number(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
@@ -42,14 +53,21 @@ void AddNumericStats(const Column& column, const ProfileOptions& options, Json* 
   if (column.type() == ColumnType::kFloat64) {
     std::vector<double> unique = values;
     distinct += std::unique(unique.begin(), unique.end()) - unique.begin();
-  } else {
-    // Integers and timestamps: count distinct exactly on the 64-bit values.
+  }
+  // Integers and timestamps: distinct, minimum and maximum exactly on the 64-bit values (a double
+  // holds microseconds exactly only up to 2^53, about the year 2255).
+  int64_t exact_min = 0, exact_max = 0;
+  if (column.type() != ColumnType::kFloat64) {
     std::vector<int64_t> ints;
     ints.reserve(values.size());
     for (size_t row = 0; row < column.size(); ++row) {
       if (!column.IsNull(row)) ints.push_back(column.int64s()[row]);
     }
     std::sort(ints.begin(), ints.end());
+    if (!ints.empty()) {
+      exact_min = ints.front();
+      exact_max = ints.back();
+    }
     distinct = std::unique(ints.begin(), ints.end()) - ints.begin();
   }
   (*out)["distinct"] = distinct;
@@ -89,6 +107,20 @@ void AddNumericStats(const Column& column, const ProfileOptions& options, Json* 
     ++counts[static_cast<size_t>(bin)];
   }
   (*out)["histogram"] = {{"min", Number(min)}, {"max", Number(max)}, {"counts", counts}};
+  if (column.type() != ColumnType::kTimestamp) return;
+  // The same statistics as RFC 3339 text; the numbers above stay (microseconds) for computation.
+  Json min_time = TimeText(exact_min);
+  Json max_time = TimeText(exact_max);
+  (*out)["min_time"] = min_time;
+  (*out)["max_time"] = max_time;
+  (*out)["mean_time"] = TimestampText(mean);
+  Json quantile_times = Json::object();
+  for (const auto& [name, v] : (*out)["quantiles"].items()) {
+    quantile_times[name] = v.is_number() ? TimestampText(v.get<double>()) : Json(nullptr);
+  }
+  (*out)["quantiles_time"] = quantile_times;
+  (*out)["histogram"]["min_time"] = min_time;
+  (*out)["histogram"]["max_time"] = max_time;
 }
 
 // Most frequent values first; ties keep the order of `order` (first appearance).
@@ -108,6 +140,15 @@ Json TopValues(const std::vector<std::string>& names, const std::vector<int64_t>
 }
 
 }  // namespace
+
+Json TimestampText(double micros) {
+  // Compared as doubles first: casting a double outside int64's range is undefined.
+  if (!std::isfinite(micros) || micros < static_cast<double>(kMinTextMicros) ||
+      micros > static_cast<double>(kMaxTextMicros)) {
+    return Json(nullptr);
+  }
+  return TimeText(std::llround(micros));
+}
 
 Json ProfileColumn(const Column& column, const ProfileOptions& options) {
   int64_t nulls = static_cast<int64_t>(column.null_count());

@@ -10,6 +10,15 @@
 // "non_finite" and left out of the statistics. String and bool columns add the most frequent
 // values ("top": value and count, most frequent first, ties in order of first appearance).
 //
+// Timestamps: the numbers above are microseconds since the Unix epoch (UTC), kept so that code
+// computing with them keeps working; std is a duration in microseconds. A timestamp column also
+// carries its times as RFC 3339 text (FormatTime in core/clock.h, "2024-01-31T12:00:00.000000Z"):
+// "min_time", "max_time", "mean_time", "quantiles_time" (the keys of "quantiles") and, in
+// "histogram", "min_time" and "max_time" (the edges of the first and last bin). min_time and
+// max_time are exact; mean and quantiles are rounded to the microsecond. A time outside the years
+// 0000..9999 (which RFC 3339 cannot write) is null. Profiles stored before these fields existed
+// lack them: readers format the microseconds instead (TimestampText).
+//
 // Masking: a PII column's profile keeps only name, type, count and nulls, and says
 // "masked": "PII"; no value of the column (min, max, quantiles, histogram, top values) survives.
 #ifndef PLINTH_DATA_PROFILE_H_
@@ -33,6 +42,10 @@ Json ProfileTable(const Table& table, const ProfileOptions& options = {});
 
 // The profile of one column (an element of ProfileTable's "columns").
 Json ProfileColumn(const Column& column, const ProfileOptions& options = {});
+
+// A timestamp statistic given in microseconds as RFC 3339 text (FormatTime), rounded to the
+// microsecond; null if `micros` is not finite or outside the years 0000..9999.
+Json TimestampText(double micros);
 
 // `profile` (ProfileTable's shape) with the columns named in `pii` masked.
 Json MaskProfile(const Json& profile, const std::set<std::string>& pii);

@@ -1,7 +1,9 @@
 // The HTML profile report: one self-contained page drawn only from the profile JSON (see
 // profile.h), so the CLI renders the same page in process and against a server.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <string>
 
 #include "data/html.h"
@@ -29,8 +31,43 @@ Json Field(const Json& obj, const char* key) {
   return obj.is_object() && obj.contains(key) ? obj[key] : Json(nullptr);
 }
 
-// Bars of the histogram's bin counts, with the range under them.
-std::string HistogramSvg(const Json& histogram) {
+// A statistic of a column as shown: for a timestamp column its RFC 3339 text `time` when the
+// profile has it, else the microseconds `value` formatted (profiles stored before the text fields
+// existed), else the number itself (a time RFC 3339 cannot write); other columns' values as is.
+Json Shown(const Json& value, const Json& time, bool timestamp) {
+  if (!timestamp) return value;
+  if (time.is_string()) return time;
+  if (value.is_number()) {
+    Json text = TimestampText(value.get<double>());
+    if (text.is_string()) return text;
+  }
+  return value;
+}
+
+// A duration in microseconds in a readable unit: "3.5 d", "12 h", "250 ms".
+std::string DurationText(double micros) {
+  if (!std::isfinite(micros)) return "&ndash;";
+  if (micros == 0) return "0 s";
+  struct Unit {
+    const char* name;
+    double micros;
+  };
+  constexpr Unit kUnits[] = {{"d", 86400e6}, {"h", 3600e6}, {"min", 60e6},
+                             {"s", 1e6},     {"ms", 1e3},   {"&micro;s", 1}};
+  const Unit* unit = &kUnits[std::size(kUnits) - 1];
+  for (const Unit& u : kUnits) {
+    if (std::fabs(micros) >= u.micros) {
+      unit = &u;
+      break;
+    }
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "%.3g %s", micros / unit->micros, unit->name);
+  return buf;
+}
+
+// Bars of the histogram's bin counts, with the range under them (as times for a timestamp column).
+std::string HistogramSvg(const Json& histogram, bool timestamp) {
   const Json& counts = histogram["counts"];
   if (!counts.is_array() || counts.empty()) return "";
   int64_t peak = 1;
@@ -51,9 +88,11 @@ std::string HistogramSvg(const Json& histogram) {
   }
   svg += "<line x1=\"0\" y1=\"" + std::to_string(base) + "\" x2=\"" + std::to_string(width) +
          "\" y2=\"" + std::to_string(base) + "\" class=\"axis\"/>";
-  svg += "<text x=\"0\" y=\"116\">" + Text(Field(histogram, "min")) + "</text>";
+  svg += "<text x=\"0\" y=\"116\">" +
+         Text(Shown(Field(histogram, "min"), Field(histogram, "min_time"), timestamp)) + "</text>";
   svg += "<text x=\"" + std::to_string(width) + "\" y=\"116\" text-anchor=\"end\">" +
-         Text(Field(histogram, "max")) + "</text></svg>";
+         Text(Shown(Field(histogram, "max"), Field(histogram, "max_time"), timestamp)) +
+         "</text></svg>";
   return svg;
 }
 
@@ -70,16 +109,27 @@ std::string ColumnSection(const Json& c) {
     html += "</table><p class=\"masked\">masked (PII): values are not shown to your role</p>";
     return html + "</section>";
   }
+  const bool timestamp = Field(c, "type") == "timestamp";
   if (!Field(c, "distinct").is_null()) html += Row("distinct", Text(c["distinct"]));
-  for (const char* key : {"min", "max", "mean", "std"}) {
-    if (c.contains(key)) html += Row(key, Text(c[key]));
+  for (const char* key : {"min", "max", "mean"}) {
+    if (c.contains(key)) {
+      html +=
+          Row(key, Text(Shown(c[key], Field(c, (std::string(key) + "_time").c_str()), timestamp)));
+    }
+  }
+  if (c.contains("std")) {
+    const bool duration = timestamp && c["std"].is_number();
+    html += Row("std", duration ? DurationText(c["std"].get<double>()) : Text(c["std"]));
   }
   if (c.contains("quantiles") && c["quantiles"].is_object()) {
-    for (const auto& [q, v] : c["quantiles"].items()) html += Row(Escape(q), Text(v));
+    const Json times = Field(c, "quantiles_time");
+    for (const auto& [q, v] : c["quantiles"].items()) {
+      html += Row(Escape(q), Text(Shown(v, Field(times, q.c_str()), timestamp)));
+    }
   }
   html += "</table>";
   if (c.contains("histogram") && c["histogram"].is_object()) {
-    html += "<div class=\"chart\">" + HistogramSvg(c["histogram"]) + "</div>";
+    html += "<div class=\"chart\">" + HistogramSvg(c["histogram"], timestamp) + "</div>";
   }
   if (c.contains("top") && c["top"].is_array() && !c["top"].empty()) {
     html += "<table class=\"top\"><tr><th>value</th><th>count</th></tr>";

@@ -7,8 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
+#include "core/clock.h"
 #include "data/csv_reader.h"
 
 namespace plinth {
@@ -155,6 +157,117 @@ TEST(ProfileTest, HtmlReportIsSelfContainedWithInlineSvg) {
   EXPECT_THAT(html, Not(HasSubstr("<script")));
   EXPECT_THAT(html, Not(HasSubstr("<link")));
   EXPECT_THAT(html, Not(HasSubstr("src=")));
+}
+
+int64_t Micros(const char* rfc3339) {
+  std::optional<int64_t> t = ParseTime(rfc3339);
+  EXPECT_TRUE(t.has_value()) << rfc3339;
+  return t.value_or(0);
+}
+
+// 2024-01-01, 01-02, 01-04 and 01-05 at midnight UTC and a null: mean and median 2024-01-03.
+Table TimestampTable() {
+  Table t;
+  Column at("at", ColumnType::kTimestamp);
+  for (const char* s : {"2024-01-04T00:00:00Z", "2024-01-01T00:00:00Z", "2024-01-05T00:00:00Z",
+                        "2024-01-02T00:00:00Z"}) {
+    at.AppendInt64(Micros(s));
+  }
+  at.AppendNull();
+  EXPECT_TRUE(t.AddColumn(std::move(at)).ok());
+  return t;
+}
+
+TEST(ProfileTest, TimestampColumnCarriesItsTimesAsRfc3339Text) {
+  Json p = ProfileTable(TimestampTable());
+  const Json& c = p["columns"][0];
+  EXPECT_EQ(c["type"], "timestamp");
+  EXPECT_EQ(c["distinct"], 4);
+  // The numbers stay microseconds since the epoch.
+  EXPECT_DOUBLE_EQ(c["min"].get<double>(), static_cast<double>(Micros("2024-01-01T00:00:00Z")));
+  EXPECT_DOUBLE_EQ(c["quantiles"]["p50"].get<double>(),
+                   static_cast<double>(Micros("2024-01-03T00:00:00Z")));
+  EXPECT_EQ(c["min_time"], "2024-01-01T00:00:00.000000Z");
+  EXPECT_EQ(c["max_time"], "2024-01-05T00:00:00.000000Z");
+  EXPECT_EQ(c["mean_time"], "2024-01-03T00:00:00.000000Z");
+  // Linear interpolation between closest ranks, as for numbers: p5 at 0.15 of the first day.
+  const Json& q = c["quantiles_time"];
+  ASSERT_EQ(q.size(), c["quantiles"].size());
+  EXPECT_EQ(q["p5"], "2024-01-01T03:36:00.000000Z");
+  EXPECT_EQ(q["p25"], "2024-01-01T18:00:00.000000Z");
+  EXPECT_EQ(q["p50"], "2024-01-03T00:00:00.000000Z");
+  EXPECT_EQ(q["p75"], "2024-01-04T06:00:00.000000Z");
+  EXPECT_EQ(q["p95"], "2024-01-04T20:24:00.000000Z");
+  EXPECT_EQ(c["histogram"]["min_time"], "2024-01-01T00:00:00.000000Z");
+  EXPECT_EQ(c["histogram"]["max_time"], "2024-01-05T00:00:00.000000Z");
+  EXPECT_EQ(Sum(c["histogram"]["counts"]), 4);
+  // Every text parses back to its number (min, max and the quantiles here are whole seconds).
+  EXPECT_EQ(ParseTime(c["max_time"].get<std::string>()),
+            static_cast<int64_t>(c["max"].get<double>()));
+  for (const auto& [name, v] : c["quantiles"].items()) {
+    EXPECT_EQ(ParseTime(q[name].get<std::string>()), std::llround(v.get<double>())) << name;
+  }
+}
+
+TEST(ProfileTest, OtherColumnsHaveNoTimeText) {
+  Json p = ProfileTable(SmallTable());
+  for (const auto& c : p["columns"]) {
+    for (const char* key : {"min_time", "max_time", "mean_time", "quantiles_time"}) {
+      EXPECT_FALSE(c.contains(key)) << c["name"] << " " << key;
+    }
+    if (c.contains("histogram")) EXPECT_FALSE(c["histogram"].contains("min_time"));
+  }
+}
+
+TEST(ProfileTest, TimestampExtremesAreExactOrNull) {
+  Table t;
+  Column at("at", ColumnType::kTimestamp);
+  // The last microsecond RFC 3339 can write is past 2^53: a double cannot hold it exactly.
+  const int64_t last = Micros("9999-12-31T23:59:59Z") + 999999;
+  at.AppendInt64(last);
+  at.AppendInt64(last - 1);
+  ASSERT_TRUE(t.AddColumn(std::move(at)).ok());
+  Column wild("wild", ColumnType::kTimestamp);
+  wild.AppendInt64(0);
+  wild.AppendInt64(std::numeric_limits<int64_t>::max());
+  ASSERT_TRUE(t.AddColumn(std::move(wild)).ok());
+  Json p = ProfileTable(t);
+  const Json& a = p["columns"][0];
+  EXPECT_EQ(a["max_time"], "9999-12-31T23:59:59.999999Z");
+  EXPECT_EQ(a["min_time"], "9999-12-31T23:59:59.999998Z");
+  const Json& w = p["columns"][1];
+  EXPECT_EQ(w["min_time"], "1970-01-01T00:00:00.000000Z");
+  EXPECT_TRUE(w["max_time"].is_null());  // beyond the year 9999
+  EXPECT_TRUE(w["histogram"]["max_time"].is_null());
+  EXPECT_TRUE(w["quantiles_time"]["p95"].is_null());
+  EXPECT_TRUE(TimestampText(std::numeric_limits<double>::quiet_NaN()).is_null());
+  EXPECT_TRUE(TimestampText(-1e300).is_null());
+  EXPECT_EQ(TimestampText(1.5), "1970-01-01T00:00:00.000002Z");  // rounded to the microsecond
+}
+
+TEST(ProfileTest, MaskingDropsTheTimeText) {
+  Json masked = MaskProfile(ProfileTable(TimestampTable()), {"at"});
+  const Json& c = masked["columns"][0];
+  EXPECT_EQ(c.size(), 5u) << c.dump();
+  EXPECT_THAT(masked.dump(), Not(HasSubstr("2024-")));
+}
+
+TEST(ProfileTest, HtmlReportShowsTimesNotMicroseconds) {
+  Json p = ProfileTable(TimestampTable());
+  std::string html = RenderProfileHtml(p, "times");
+  EXPECT_THAT(html, HasSubstr("<th>min</th><td>2024-01-01T00:00:00.000000Z</td>"));
+  EXPECT_THAT(html, HasSubstr("<th>mean</th><td>2024-01-03T00:00:00.000000Z</td>"));
+  EXPECT_THAT(html, HasSubstr("<th>p95</th><td>2024-01-04T20:24:00.000000Z</td>"));
+  EXPECT_THAT(html, HasSubstr("<th>std</th><td>1.83 d</td>"));          // sqrt(10/3) days
+  EXPECT_THAT(html, HasSubstr(">2024-01-05T00:00:00.000000Z</text>"));  // histogram axis
+  EXPECT_THAT(html, Not(HasSubstr("e+15")));
+  // A profile stored before the text fields existed is shown the same way.
+  Json old = p;
+  Json& c = old["columns"][0];
+  for (const char* key : {"min_time", "max_time", "mean_time", "quantiles_time"}) c.erase(key);
+  c["histogram"].erase("min_time");
+  c["histogram"].erase("max_time");
+  EXPECT_EQ(RenderProfileHtml(old, "times"), html);
 }
 
 }  // namespace
