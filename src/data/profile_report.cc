@@ -6,7 +6,7 @@
 #include <iterator>
 #include <string>
 
-#include "data/html.h"
+#include "core/html.h"
 #include "data/profile.h"
 
 namespace plinth {

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <string>
 
-#include "data/html.h"
+#include "core/html.h"
 #include "data/validation.h"
 
 namespace plinth {

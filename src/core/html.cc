@@ -1,4 +1,4 @@
-#include "data/html.h"
+#include "core/html.h"
 
 namespace plinth {
 

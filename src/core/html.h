@@ -1,6 +1,7 @@
-// Small helpers shared by the data module's HTML reports (profiles, validation results).
-#ifndef PLINTH_DATA_HTML_H_
-#define PLINTH_DATA_HTML_H_
+// Small helpers shared by every HTML report (data profiles, validation results, run comparisons,
+// evaluation reports).
+#ifndef PLINTH_CORE_HTML_H_
+#define PLINTH_CORE_HTML_H_
 
 #include <string>
 #include <string_view>
@@ -12,4 +13,4 @@ std::string HtmlEscape(std::string_view text);
 
 }  // namespace plinth
 
-#endif  // PLINTH_DATA_HTML_H_
+#endif  // PLINTH_CORE_HTML_H_
