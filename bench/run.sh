@@ -28,5 +28,11 @@ echo
 echo "## Online feature lookup over HTTP"
 bench/feature_http_bench.sh 10
 echo
+echo "## Experiment tracking: log_batch and search (SQLite and PostgreSQL)"
+bench/tracking_bench.sh
+echo
+echo "## XGBoost training against the Python peer"
+bench/train_bench.sh
+echo
 echo "## Fuzzing the parsers (JSON bodies, audit exports, expressions, feature definitions), 60 s each"
 scripts/fuzz.sh 60

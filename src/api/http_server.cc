@@ -206,7 +206,7 @@ struct ApiServer::Impl {
       if (!request.ok()) return SendError(res, request.status(), rid);
       auto result = platform->Call(spec.name, BearerToken(req), *request, rid);
       if (!result.ok()) return SendError(res, result.status(), rid);
-      SendJson(res, spec.method == "POST" ? 201 : 200, *result, rid);
+      SendJson(res, spec.method == "POST" && spec.mutating ? 201 : 200, *result, rid);
     };
     Route(spec.method, pattern, handler);
   }

@@ -8,7 +8,10 @@
 namespace plinth {
 namespace {
 
-Json SchemaFor(FieldType type) { return Json{{"type", FieldTypeName(type)}}; }
+// kJson fields take any JSON value: an empty schema.
+Json SchemaFor(FieldType type) {
+  return type == FieldType::kJson ? Json::object() : Json{{"type", FieldTypeName(type)}};
+}
 
 Json ErrorResponse(const std::string& description) {
   return {

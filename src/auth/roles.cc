@@ -69,6 +69,8 @@ std::string PermissionName(Permission permission) {
       return "feature.write";
     case Permission::kFeatureMaterialize:
       return "feature.materialize";
+    case Permission::kRunWrite:
+      return "run.write";
   }
   return "unknown";
 }
@@ -81,6 +83,7 @@ bool RoleGrants(Role role, Permission permission) {
     case Permission::kArtifactWrite:
     case Permission::kDatasetWrite:
     case Permission::kFeatureWrite:
+    case Permission::kRunWrite:
       return role == Role::kDataScientist;
     case Permission::kFeatureMaterialize:
       // Filling the online store is an operational step: the data scientist who owns the view

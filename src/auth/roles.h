@@ -26,6 +26,7 @@ enum class Permission {
   kDatasetValidate,  // run validation suites on data sets and record their results
   kFeatureWrite,     // apply feature definitions and build training sets
   kFeatureMaterialize,  // fill the online store from feature views
+  kRunWrite,            // start tracked runs and log their params, metrics, tags, artifacts
 };
 
 // "viewer", "data-scientist", ... as users type them.

@@ -363,6 +363,7 @@ int RunCli(int argc, char** argv) {
 
   AddDataCommands(&registrar);
   AddFeatureCommands(&registrar);
+  AddRunCommands(&registrar);
 
   // server
   std::string listen = "127.0.0.1:8080";

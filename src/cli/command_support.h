@@ -58,6 +58,8 @@ class CommandRegistrar {
 void AddDataCommands(CommandRegistrar* r);
 // `plinth features ...` and `plinth lineage` (feature_commands.cc).
 void AddFeatureCommands(CommandRegistrar* r);
+// `plinth experiments ...` and `plinth runs ...` (run_commands.cc).
+void AddRunCommands(CommandRegistrar* r);
 
 }  // namespace plinth
 

@@ -59,6 +59,8 @@ void AddKernelHandlers(HandlerMap* handlers);
 void AddDataHandlers(HandlerMap* handlers);
 // Handlers of the feature store and lineage operations (feature_handlers.cc).
 void AddFeatureHandlers(HandlerMap* handlers);
+// Handlers of experiment tracking (tracking_handlers.cc).
+void AddTrackingHandlers(HandlerMap* handlers);
 
 }  // namespace plinth
 

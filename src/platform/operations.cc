@@ -321,6 +321,97 @@ std::vector<OperationSpec> BuildOperations() {
         Query("ref", FieldType::kString,
               "dataset/NAME[@VERSION], feature_view/NAME[@VERSION], training_set/ID or "
               "validation/ID")}},
+      {"experiment.list",
+       "GET",
+       "/api/v1/projects/{project}/experiments",
+       false,
+       true,
+       Payload::kJson,
+       "Experiments of a project, with their number of runs",
+       "any role on the project",
+       {PathField("project", "project name")}},
+      {"run.create",
+       "POST",
+       "/api/v1/projects/{project}/runs",
+       true,
+       true,
+       Payload::kJson,
+       "Start a tracked run in an experiment (created if absent)",
+       "data-scientist on the project",
+       {PathField("project", "project name"),
+        Body("experiment", FieldType::kString, true, "experiment name"),
+        Body("name", FieldType::kString, false, "run name (default: the run id)"),
+        Body("parent", FieldType::kString, false, "parent run id (tuning trials)"),
+        Body("source", FieldType::kString, false, "what produced the run, e.g. a script")}},
+      {"run.log",
+       "POST",
+       "/api/v1/runs/{id}/log",
+       true,
+       true,
+       Payload::kJson,
+       "Log params, metrics and tags of a running run in one batch (all or nothing)",
+       "data-scientist on the run's project",
+       {PathField("id", "run id"),
+        Body("params", FieldType::kObject, false, "{key: value} (strings; set once)"),
+        Body("metrics", FieldType::kJson, false,
+             "[{key, value, step (default 0), time (RFC 3339, default now)}] or {key: value}"),
+        Body("tags", FieldType::kObject, false, "{key: value} (strings; mutable)")}},
+      {"run.log_artifact",
+       "POST",
+       "/api/v1/runs/{id}/artifacts",
+       true,
+       true,
+       Payload::kJson,
+       "Record an artifact of the run's project as an output of the run",
+       "data-scientist on the run's project",
+       {PathField("id", "run id"),
+        Body("path", FieldType::kString, true, "the artifact's path within the run"),
+        Body("digest", FieldType::kString, true, "sha256:<64 hex>, stored in the project")}},
+      {"run.finish",
+       "POST",
+       "/api/v1/runs/{id}/status",
+       true,
+       true,
+       Payload::kJson,
+       "End a run: FINISHED, FAILED or KILLED",
+       "data-scientist on the run's project",
+       {PathField("id", "run id"),
+        Body("status", FieldType::kString, false, "FINISHED (default), FAILED or KILLED")}},
+      // Before run.show: a path parameter matches slashes, so the longer route comes first.
+      {"run.metric_history",
+       "GET",
+       "/api/v1/runs/{id}/metrics/{key}",
+       false,
+       true,
+       Payload::kJson,
+       "Every point of one metric of a run",
+       "any role on the run's project",
+       {PathField("id", "run id"), PathField("key", "metric key")}},
+      {"run.show",
+       "GET",
+       "/api/v1/runs/{id}",
+       false,
+       true,
+       Payload::kJson,
+       "A run: status, times, params, latest metrics, tags, artifacts",
+       "any role on the run's project",
+       {PathField("id", "run id")}},
+      {"run.search",
+       "POST",
+       "/api/v1/projects/{project}/runs/search",
+       false,
+       true,
+       Payload::kJson,
+       "Runs matching an expression filter, ordered and paged (docs/formats/tracking.md)",
+       "any role on the project",
+       {PathField("project", "project name"),
+        Body("experiments", FieldType::kArray, false, "experiment names (default all)"),
+        Body("filter", FieldType::kString, false,
+             "expression, e.g. metrics.test_auc > 0.7 && params.max_depth == \"4\""),
+        Body("order_by", FieldType::kArray, false,
+             "keys such as \"metrics.test_auc desc\", \"attributes.start_time\""),
+        Body("max_results", FieldType::kInteger, false, "page size (default 100)"),
+        Body("page_token", FieldType::kString, false, "from the previous page")}},
   };
 }
 
@@ -332,6 +423,12 @@ bool TypeMatches(FieldType type, const Json& value) {
       return value.is_number_integer();
     case FieldType::kBoolean:
       return value.is_boolean();
+    case FieldType::kArray:
+      return value.is_array();
+    case FieldType::kObject:
+      return value.is_object();
+    case FieldType::kJson:
+      return true;
   }
   return false;
 }
@@ -358,6 +455,12 @@ std::string FieldTypeName(FieldType type) {
       return "integer";
     case FieldType::kBoolean:
       return "boolean";
+    case FieldType::kArray:
+      return "array";
+    case FieldType::kObject:
+      return "object";
+    case FieldType::kJson:
+      return "any";
   }
   return "unknown";
 }

@@ -13,7 +13,9 @@
 
 namespace plinth {
 
-enum class FieldType { kString, kInteger, kBoolean };
+// kArray, kObject and kJson (any JSON value; the handler checks its shape) travel in JSON bodies
+// only.
+enum class FieldType { kString, kInteger, kBoolean, kArray, kObject, kJson };
 enum class FieldIn { kPath, kQuery, kBody };
 
 struct FieldSpec {

@@ -23,6 +23,7 @@ const HandlerMap& Handlers() {
     AddKernelHandlers(map);
     AddDataHandlers(map);
     AddFeatureHandlers(map);
+    AddTrackingHandlers(map);
     return map;
   }();
   return *handlers;
