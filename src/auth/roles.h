@@ -14,17 +14,17 @@ namespace plinth {
 enum class Role { kViewer, kDataScientist, kValidator, kApprover, kDeployer, kAuditor, kAdmin };
 
 enum class Permission {
-  kProjectCreate,    // create projects
-  kProjectRead,      // see a project and its objects' metadata
-  kUserManage,       // create users, bind roles, list users
-  kTokenManageAny,   // create, list and revoke other users' tokens
-  kArtifactWrite,    // store artifacts in a project
-  kArtifactRead,     // read artifacts of a project
-  kAuditRead,        // tail, export and verify the audit chain (platform-wide only)
-  kDatasetWrite,     // register data sets in a project
-  kPiiRead,          // see the values of PII columns (profiles); others see them masked
-  kDatasetValidate,  // run validation suites on data sets and record their results
-  kFeatureWrite,     // apply feature definitions and build training sets
+  kProjectCreate,       // create projects
+  kProjectRead,         // see a project and its objects' metadata
+  kUserManage,          // create users, bind roles, list users
+  kTokenManageAny,      // create, list and revoke other users' tokens
+  kArtifactWrite,       // store artifacts in a project
+  kArtifactRead,        // read artifacts of a project
+  kAuditRead,           // tail, export and verify the audit chain (platform-wide only)
+  kDatasetWrite,        // register data sets in a project
+  kPiiRead,             // see the values of PII columns (profiles); others see them masked
+  kDatasetValidate,     // run validation suites on data sets and record their results
+  kFeatureWrite,        // apply feature definitions and build training sets
   kFeatureMaterialize,  // fill the online store from feature views
   kRunWrite,            // start tracked runs and log their params, metrics, tags, artifacts
 };
