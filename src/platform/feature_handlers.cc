@@ -107,6 +107,27 @@ Status AddLineage(OpContext& ctx, const Project& p, const std::string& from, con
       {p.id, from, to, relation, ctx.platform.clock()->NowMicros()});
 }
 
+// The view or service `name` of the current definition; NotFound listing what exists.
+StatusOr<const FeatureViewDef*> RequireView(const FeatureRepo& repo, const Project& p,
+                                            const std::string& name) {
+  const FeatureViewDef* view = repo.FindView(name);
+  if (view == nullptr) {
+    return absl::NotFoundError("no feature view '" + name.substr(0, 64) + "' in project '" +
+                               p.name + "' (views: " + Names(repo.views) + ")");
+  }
+  return view;
+}
+
+StatusOr<const FeatureServiceDef*> RequireService(const FeatureRepo& repo, const Project& p,
+                                                  const std::string& name) {
+  const FeatureServiceDef* service = repo.FindService(name);
+  if (service == nullptr) {
+    return absl::NotFoundError("no feature service '" + name.substr(0, 64) + "' in project '" +
+                               p.name + "' (services: " + Names(repo.services) + ")");
+  }
+  return service;
+}
+
 // A source's pinned data set version, resolved and loaded.
 struct ResolvedSource {
   std::string dataset_id;
@@ -514,12 +535,7 @@ StatusOr<Json> FeaturesTrainingSet(OpContext& ctx, const Json& req) {
   ASSIGN_OR_RETURN(CurrentRepo current, RequireCurrentRepo(ctx, p));
   const FeatureRepo& repo = *current.repo;
   std::string service_name = Str(req, "service");
-  const FeatureServiceDef* service = repo.FindService(service_name);
-  if (service == nullptr) {
-    return absl::NotFoundError("no feature service '" + service_name.substr(0, 64) +
-                               "' in project '" + p.name + "' (services: " + Names(repo.services) +
-                               ")");
-  }
+  ASSIGN_OR_RETURN(const FeatureServiceDef* service, RequireService(repo, p, service_name));
   std::string output_name =
       Str(req, "name").empty() ? service_name + "_training" : Str(req, "name");
   RETURN_IF_ERROR(ValidateDatasetName(output_name));
@@ -672,11 +688,7 @@ StatusOr<Json> FeaturesMaterialize(OpContext& ctx, const Json& req) {
   ASSIGN_OR_RETURN(CurrentRepo current, RequireCurrentRepo(ctx, p));
   const FeatureRepo& repo = *current.repo;
   std::string name = Str(req, "name");
-  const FeatureViewDef* view = repo.FindView(name);
-  if (view == nullptr) {
-    return absl::NotFoundError("no feature view '" + name.substr(0, 64) + "' in project '" +
-                               p.name + "' (views: " + Names(repo.views) + ")");
-  }
+  ASSIGN_OR_RETURN(const FeatureViewDef* view, RequireView(repo, p, name));
   int64_t until = ctx.platform.clock()->NowMicros();
   std::string until_text = Str(req, "until");
   if (!until_text.empty()) {
@@ -749,12 +761,7 @@ StatusOr<Json> FeaturesGet(OpContext& ctx, const Json& req) {
   ASSIGN_OR_RETURN(CurrentRepo current, RequireCurrentRepo(ctx, p));
   const FeatureRepo& repo = *current.repo;
   std::string service_name = Str(req, "service");
-  const FeatureServiceDef* service = repo.FindService(service_name);
-  if (service == nullptr) {
-    return absl::NotFoundError("no feature service '" + service_name.substr(0, 64) +
-                               "' in project '" + p.name + "' (services: " + Names(repo.services) +
-                               ")");
-  }
+  ASSIGN_OR_RETURN(const FeatureServiceDef* service, RequireService(repo, p, service_name));
   std::string entity_text = Str(req, "entity");
   if (entity_text.empty()) {
     return absl::InvalidArgumentError("features.get needs an entity key (--entity ID)");
@@ -840,11 +847,7 @@ StatusOr<Json> LineageShow(OpContext& ctx, const Json& req) {
     ref = DatasetRefText(d.name, v.version);
   } else if (ref.rfind("feature_view/", 0) == 0 && ref.find('@') == std::string::npos) {
     ASSIGN_OR_RETURN(CurrentRepo current, RequireCurrentRepo(ctx, p));
-    const FeatureViewDef* view = current.repo->FindView(ref.substr(13));
-    if (view == nullptr) {
-      return absl::NotFoundError("no feature view '" + ref.substr(13, 64) + "' in project '" +
-                                 p.name + "'");
-    }
+    ASSIGN_OR_RETURN(const FeatureViewDef* view, RequireView(*current.repo, p, ref.substr(13)));
     ref = ViewRef(view->name, current.ViewVersionOf(view->name));
   }
   // Validation results are edges of their own table; the rest are lineage_edges.
