@@ -14,9 +14,17 @@
 #include "expr/parser.h"
 #include "expr/time_util.h"
 #include "re2/re2.h"
+#include "yaml/yaml_util.h"
 
 namespace plinth {
 namespace {
+
+using yaml::CheckKeys;
+using yaml::Errors;
+using yaml::GetNumber;
+using yaml::GetString;
+using yaml::JoinNames;
+using yaml::ReaderOptions;
 
 constexpr const char* kTypeNames[] = {
     "column_present", "column_type", "not_null",  "max_null_fraction", "range", "allowed_values",
@@ -24,65 +32,14 @@ constexpr const char* kTypeNames[] = {
 };
 constexpr int kNumTypes = sizeof(kTypeNames) / sizeof(kTypeNames[0]);
 
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += names[i];
-  }
-  return out;
-}
-
-// Builds positioned errors: "file:line:col: context: message".
-class Errors {
- public:
-  explicit Errors(std::string file) : file_(std::move(file)) {}
-
-  Status At(const YAML::Mark& mark, const std::string& context, const std::string& message) const {
-    std::string where = file_;
-    if (mark.line >= 0) {
-      where += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
-    }
-    return absl::InvalidArgumentError(where + ": " + (context.empty() ? "" : context + ": ") +
-                                      message);
-  }
-
- private:
-  std::string file_;
-};
-
-std::string Describe(const YAML::Node& node) {
-  if (node.IsNull()) return "nothing";
-  if (node.IsMap()) return "a mapping";
-  if (node.IsSequence()) return "a list";
-  return "'" + node.Scalar() + "'";
-}
-
-StatusOr<std::string> GetString(const Errors& errors, const std::string& context,
-                                const std::string& key, const YAML::Node& node) {
-  if (!node.IsScalar()) {
-    return errors.At(node.Mark(), context, "'" + key + "' must be a string, not " + Describe(node));
-  }
-  return node.Scalar();
-}
-
-StatusOr<double> GetNumber(const Errors& errors, const std::string& context, const std::string& key,
-                           const YAML::Node& node) {
-  double value = 0;
-  if (!node.IsScalar() || !YAML::convert<double>::decode(node, value) || std::isnan(value)) {
-    return errors.At(node.Mark(), context, "'" + key + "' must be a number, not " + Describe(node));
-  }
-  return value;
-}
-
-StatusOr<bool> GetBool(const Errors& errors, const std::string& context, const std::string& key,
-                       const YAML::Node& node) {
-  bool value = false;
-  if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
-    return errors.At(node.Mark(), context,
-                     "'" + key + "' must be true or false, not " + Describe(node));
-  }
-  return value;
+// Suites read as they always have: an error at a null mark (an empty file) names the file without
+// a position, text from the file is quoted whole, and text is not required to be UTF-8.
+ReaderOptions SuiteReaderOptions() {
+  ReaderOptions options;
+  options.null_mark_at_start = false;
+  options.max_quoted_bytes = std::string::npos;
+  options.require_utf8 = false;
+  return options;
 }
 
 // A range bound: a number, or an RFC 3339 timestamp.
@@ -100,27 +57,7 @@ StatusOr<Bound> GetBound(const Errors& errors, const std::string& context, const
   return errors.At(node.Mark(), context,
                    "'" + key + "' must be a number" +
                        (allow_timestamp ? " or an RFC 3339 timestamp" : "") + ", not " +
-                       Describe(node));
-}
-
-// Checks that `node` is a mapping whose keys are all in `allowed`.
-Status CheckKeys(const Errors& errors, const std::string& context, const std::string& what,
-                 const YAML::Node& node, const std::vector<std::string>& allowed) {
-  if (!node.IsMap()) {
-    return errors.At(
-        node.Mark(), context,
-        what + " must be a mapping with keys " + JoinNames(allowed) + ", not " + Describe(node));
-  }
-  for (const auto& kv : node) {
-    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
-    bool known = false;
-    for (const std::string& a : allowed) known = known || a == key;
-    if (!known) {
-      return errors.At(kv.first.Mark(), context,
-                       "unknown key '" + key + "' (expected: " + JoinNames(allowed) + ")");
-    }
-  }
-  return absl::OkStatus();
+                       errors.Describe(node));
 }
 
 // Parses min/max of range and row_count.
@@ -151,7 +88,9 @@ Status ParseBody(const Errors& errors, const std::string& context, const YAML::N
     case ExpectationType::kNotNull:
     case ExpectationType::kUnique: {
       if (body.IsNull()) return absl::OkStatus();
-      ASSIGN_OR_RETURN(bool on, GetBool(errors, context, type, body));
+      // yaml-cpp's spellings (yes/no, on/off too), as suites have always been read.
+      ASSIGN_OR_RETURN(bool on,
+                       yaml::GetBool(errors, context, type, body, yaml::BoolSpelling::kYamlCpp));
       if (!on) {
         return errors.At(body.Mark(), context,
                          "'" + type + "' must be true (remove the expectation to disable it)");
@@ -190,12 +129,12 @@ Status ParseBody(const Errors& errors, const std::string& context, const YAML::N
     case ExpectationType::kAllowedValues: {
       if (!body.IsSequence() || body.size() == 0) {
         return errors.At(body.Mark(), context,
-                         "'allowed_values' must be a non-empty list, not " + Describe(body));
+                         "'allowed_values' must be a non-empty list, not " + errors.Describe(body));
       }
       for (const YAML::Node& item : body) {
         if (!item.IsScalar()) {
           return errors.At(item.Mark(), context,
-                           "allowed values must be scalars, not " + Describe(item));
+                           "allowed values must be scalars, not " + errors.Describe(item));
         }
         e.allowed_values.push_back(item.Scalar());
       }
@@ -262,7 +201,7 @@ StatusOr<Expectation> ParseExpectation(const Errors& errors, const YAML::Node& n
                                        std::set<std::string>& ids) {
   std::string context = "expectation #" + std::to_string(index + 1);
   if (!node.IsMap()) {
-    return errors.At(node.Mark(), context, "must be a mapping, not " + Describe(node));
+    return errors.At(node.Mark(), context, "must be a mapping, not " + errors.Describe(node));
   }
   Expectation e;
   e.line = node.Mark().line + 1;
@@ -315,8 +254,9 @@ StatusOr<Expectation> ParseExpectation(const Errors& errors, const YAML::Node& n
     } else if (key == "description") {
       ASSIGN_OR_RETURN(e.description, GetString(errors, context, "description", kv.second));
     } else {
-      return errors.At(kv.first.Mark(), context,
-                       "unknown key '" + key + "' (expected: " + JoinNames(allowed) + ")");
+      return errors.At(
+          kv.first.Mark(), context,
+          "unknown key " + errors.Quote(key) + " (expected: " + JoinNames(allowed) + ")");
     }
   }
   if (!body) {
@@ -354,13 +294,8 @@ bool Suite::NeedsReference() const {
 }
 
 StatusOr<Suite> ParseSuite(std::string_view yaml, std::string_view file_name) {
-  Errors errors{std::string(file_name)};
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return errors.At(e.mark, "", "invalid YAML: " + e.msg);
-  }
+  const Errors errors(std::string(file_name), SuiteReaderOptions());
+  ASSIGN_OR_RETURN(YAML::Node root, yaml::Load(yaml, errors));
   try {
     Suite suite;
     suite.file = std::string(file_name);

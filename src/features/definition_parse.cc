@@ -7,8 +7,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
-#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -16,14 +14,21 @@
 #include <vector>
 
 #include "core/clock.h"
-#include "expr/checker.h"
-#include "expr/parser.h"
 #include "features/definition.h"
+#include "yaml/yaml_util.h"
 
 namespace plinth {
 namespace {
 
-constexpr size_t kMaxNameLength = 64;
+using yaml::Describe;
+using yaml::Errors;
+using yaml::Fields;
+using yaml::IsIdentifier;
+using yaml::JoinNames;
+using yaml::Position;
+using yaml::Quote;
+using yaml::Suggest;
+
 // Data set names follow the registry's rule (data/dataset.h, ValidateDatasetName), restated here
 // because the features module does not depend on the data module.
 constexpr size_t kMaxDatasetNameLength = 64;
@@ -39,48 +44,6 @@ const std::vector<std::string> kFeatureKeys = {"name", "aggregation", "expr", "w
                                                "description"};
 const std::vector<std::string> kServiceKeys = {"name", "description", "features"};
 const std::vector<std::string> kAggregationNames = {"latest", "count", "sum", "mean", "min", "max"};
-
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += names[i];
-  }
-  return out;
-}
-
-// The candidate `name` was most likely meant to be, or "": a small edit distance (scaled with the
-// length, as the expression checker's suggestions) or one being a prefix of the other ("expr" for
-// "expression", "join_key" for "join").
-std::string Suggest(const std::string& name, const std::vector<std::string>& candidates) {
-  std::string best;
-  int best_distance = 1 << 30;
-  for (const std::string& c : candidates) {
-    if (c == name) continue;
-    const int distance = expr::internal::EditDistance(name, c);
-    const int shorter = static_cast<int>(std::min(name.size(), c.size()));
-    const int limit = shorter < 3 ? 0 : std::max(1, shorter / 3);
-    const bool prefix = shorter >= 3 && (c.rfind(name, 0) == 0 || name.rfind(c, 0) == 0);
-    if ((distance <= limit || prefix) && distance < best_distance) {
-      best = c;
-      best_distance = distance;
-    }
-  }
-  return best;
-}
-
-// Quotes text from the file in a message, shortened: hostile input must not make messages huge.
-std::string Quote(const std::string& text) {
-  return "'" + (text.size() > 80 ? text.substr(0, 80) + "..." : text) + "'";
-}
-
-bool IsIdentifier(const std::string& name) {
-  if (name.empty() || name.size() > kMaxNameLength) return false;
-  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
-  if (!letter(name[0])) return false;
-  return std::all_of(name.begin(), name.end(),
-                     [&](char c) { return letter(c) || (c >= '0' && c <= '9'); });
-}
 
 bool IsDatasetName(const std::string& name) {
   auto alnum = [](char c) {
@@ -104,57 +67,6 @@ std::optional<std::string> NormalizeVersion(const std::string& text) {
   return hex;
 }
 
-// The byte offset of the first thing in `text` that is not YAML text, with what it is: malformed
-// UTF-8, or a control character YAML does not allow (anything below U+0020 but tab, line feed
-// and carriage return; U+007F; U+0080 to U+009F but U+0085).
-std::optional<std::pair<size_t, std::string>> FindUnreadableText(std::string_view text) {
-  size_t bad = 0;
-  if (!expr::internal::IsValidUtf8(text, &bad)) {
-    return std::make_pair(bad, std::string("the file is not valid UTF-8"));
-  }
-  for (size_t i = 0; i < text.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    unsigned code = c;
-    // U+0080 to U+009F are 0xC2 0x80 to 0xC2 0x9F; the text is valid UTF-8, so i + 1 exists.
-    if (c == 0xC2) code = static_cast<unsigned char>(text[i + 1]);
-    const bool control = (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F ||
-                         (c == 0xC2 && code >= 0x80 && code <= 0x9F && code != 0x85);
-    if (control) {
-      char hex[8];
-      std::snprintf(hex, sizeof(hex), "%04X", code);
-      return std::make_pair(i, "the file contains the control character U+" + std::string(hex) +
-                                   ", which YAML does not allow");
-    }
-  }
-  return std::nullopt;
-}
-
-// Builds positioned errors: "file:line:col: context: message".
-class Errors {
- public:
-  explicit Errors(std::string file) : file_(std::move(file)) {}
-
-  Status At(const YAML::Mark& mark, const std::string& context, const std::string& message) const {
-    // Every caller passes the mark of a node that exists; a null mark (an empty document) is
-    // reported at the start of the file, so a message always has a position.
-    const int line = mark.line >= 0 ? mark.line + 1 : 1;
-    const int column = mark.column >= 0 ? mark.column + 1 : 1;
-    return absl::InvalidArgumentError(file_ + ":" + std::to_string(line) + ":" +
-                                      std::to_string(column) + ": " +
-                                      (context.empty() ? "" : context + ": ") + message);
-  }
-
- private:
-  std::string file_;
-};
-
-std::string Describe(const YAML::Node& node) {
-  if (node.IsNull()) return "nothing";
-  if (node.IsMap()) return "a mapping";
-  if (node.IsSequence()) return "a list";
-  return Quote(node.Scalar());
-}
-
 // "<list>[<index>]", followed by the object's name when it has a valid one, so that even an error
 // found before the name is read says which object it is about.
 std::string Context(const std::string& list, size_t index, const YAML::Node& node) {
@@ -165,58 +77,6 @@ std::string Context(const std::string& list, size_t index, const YAML::Node& nod
   }
   return context;
 }
-
-std::string Position(const YAML::Mark& mark) {
-  return std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
-}
-
-// The fields of a mapping, after checking that it is one, that every key is allowed and given
-// once (yaml-cpp keeps repeated keys, and a lookup would silently take the first), and that the
-// required keys are present.
-class Fields {
- public:
-  static StatusOr<Fields> Read(const Errors& errors, const std::string& context,
-                               const std::string& what, const YAML::Node& node,
-                               const std::vector<std::string>& allowed,
-                               const std::vector<std::string>& required) {
-    if (!node.IsMap()) {
-      return errors.At(
-          node.Mark(), context,
-          what + " must be a mapping with keys " + JoinNames(allowed) + ", not " + Describe(node));
-    }
-    Fields fields;
-    fields.mark_ = node.Mark();
-    for (const auto& kv : node) {
-      if (!kv.first.IsScalar()) {
-        return errors.At(kv.first.Mark(), context, "keys must be names, not " + Describe(kv.first));
-      }
-      const std::string& key = kv.first.Scalar();
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        const std::string suggestion = Suggest(key, allowed);
-        return errors.At(kv.first.Mark(), context,
-                         "unknown key " + Quote(key) +
-                             (suggestion.empty() ? " (expected: " + JoinNames(allowed) + ")"
-                                                 : " (did you mean '" + suggestion + "'?)"));
-      }
-      if (!fields.values_.emplace(key, kv.second).second) {
-        return errors.At(kv.first.Mark(), context, "key '" + key + "' is given twice");
-      }
-    }
-    for (const std::string& key : required) {
-      if (!fields.Has(key)) return errors.At(node.Mark(), context, "missing '" + key + "'");
-    }
-    return fields;
-  }
-
-  bool Has(const std::string& key) const { return values_.count(key) > 0; }
-  // The value of a present key.
-  const YAML::Node& Get(const std::string& key) const { return values_.at(key); }
-  const YAML::Mark& mark() const { return mark_; }
-
- private:
-  std::map<std::string, YAML::Node> values_;
-  YAML::Mark mark_;
-};
 
 class Parser {
  public:
@@ -261,17 +121,7 @@ class Parser {
 
   StatusOr<std::string> GetString(const std::string& context, const Fields& fields,
                                   const std::string& key) const {
-    const YAML::Node& node = fields.Get(key);
-    if (!node.IsScalar()) {
-      return errors_.At(node.Mark(), context,
-                        "'" + key + "' must be a string, not " + Describe(node));
-    }
-    // The input is valid UTF-8, but escapes in quoted scalars ("\ud800") can make it invalid.
-    size_t bad = 0;
-    if (!expr::internal::IsValidUtf8(node.Scalar(), &bad)) {
-      return errors_.At(node.Mark(), context, "'" + key + "' is not valid UTF-8");
-    }
-    return node.Scalar();
+    return yaml::GetString(errors_, context, key, fields.Get(key));
   }
 
   StatusOr<std::string> GetNonEmpty(const std::string& context, const Fields& fields,
@@ -307,8 +157,7 @@ class Parser {
         return errors_.At(item.Mark(), context,
                           "'" + key + "' must hold column names, not " + Describe(item));
       }
-      size_t bad = 0;
-      if (!expr::internal::IsValidUtf8(item.Scalar(), &bad)) {
+      if (!yaml::IsValidUtf8(item.Scalar())) {
         return errors_.At(item.Mark(), context,
                           "'" + key + "' holds a name that is not valid UTF-8");
       }
@@ -434,11 +283,11 @@ class Parser {
       ASSIGN_OR_RETURN(source.created, GetNonEmpty(context, fields, "created"));
     }
     if (fields.Has("require_validation")) {
-      const YAML::Node& flag = fields.Get("require_validation");
-      if (!flag.IsScalar() || !YAML::convert<bool>::decode(flag, source.require_validation)) {
-        return errors_.At(flag.Mark(), context,
-                          "'require_validation' must be true or false, not " + Describe(flag));
-      }
+      // yaml-cpp's spellings (yes/no, on/off too), as this key has always been read.
+      ASSIGN_OR_RETURN(
+          source.require_validation,
+          yaml::GetBool(errors_, context, "require_validation", fields.Get("require_validation"),
+                        yaml::BoolSpelling::kYamlCpp));
     }
     if (fields.Has("allow_protected")) {
       ASSIGN_OR_RETURN(source.allow_protected, GetColumnList(context, fields, "allow_protected"));
@@ -631,24 +480,8 @@ StatusOr<FeatureRepo> ParseFeatureRepo(std::string_view yaml, const std::string&
   Errors errors(file_name);
   // yaml-cpp passes malformed UTF-8 through into strings and mangles control characters (NUL
   // ends its input), so strings would not survive being stored as JSON text and would digest
-  // differently before and after. Refuse such files up front, with the position.
-  if (std::optional<std::pair<size_t, std::string>> bad = FindUnreadableText(yaml)) {
-    int line = 1, column = 1;
-    expr::internal::LineAndColumn(
-        yaml,
-        static_cast<int32_t>(std::min<size_t>(bad->first, std::numeric_limits<int32_t>::max())),
-        &line, &column);
-    YAML::Mark mark;
-    mark.line = line - 1;
-    mark.column = column - 1;
-    return errors.At(mark, "", bad->second);
-  }
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return errors.At(e.mark, "", "invalid YAML: " + e.msg);
-  }
+  // differently before and after: yaml::Load refuses such files up front, with the position.
+  ASSIGN_OR_RETURN(YAML::Node root, yaml::Load(yaml, errors));
   // Reading a loaded document should not throw, but conversions in yaml-cpp may; a definition
   // file is user input, so an exception becomes an error rather than a crash.
   try {
