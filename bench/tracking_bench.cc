@@ -9,7 +9,11 @@
 // log_batch: one run; each iteration logs 1,000 metrics (1,000 keys, the next step) through
 // LogBatch in its own transaction, committed durably (SQLite synchronous=FULL: one fsync per
 // commit, so the disk's fsync latency is part of the figure; a synchronous=NORMAL row shows what
-// the code costs).
+// the code costs). The history is indexed in buckets of a run's points (store migration 7), so a
+// batch of 1,000 distinct keys writes one bucket's index pages rather than one page per key.
+//
+// metric_history: MetricHistory of one key of each log_batch run afterwards (the read that the
+// history's layout must keep cheap), in a read-only transaction.
 //
 // search: 100,000 runs in 10 experiments of one project, each with 8 metrics, 5 params and 2 tags
 // (deterministic pseudo-random values), written with multi-row INSERTs straight into the
@@ -121,10 +125,10 @@ constexpr BatchShape kBatchShapes[] = {
 };
 
 // LogBatch of one shape, `batches` times into one run (so the run grows as a real one does), each
-// in its own transaction.
+// in its own transaction. The run's id goes to `run_id`.
 StatusOr<std::vector<double>> MeasureLogBatch(MetadataStore& store, const TrackingStore& tracking,
                                               const Scope& scope, const BatchShape& shape,
-                                              int batches) {
+                                              int batches, std::string* run_id) {
   RunInfo run;
   RETURN_IF_ERROR(store.RunInTransaction([&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(run, tracking.CreateRun(tx, scope.experiments[0].id, "log-batch", "",
@@ -148,6 +152,25 @@ StatusOr<std::vector<double>> MeasureLogBatch(MetadataStore& store, const Tracki
     RETURN_IF_ERROR(store.RunInTransaction(
         [&](Transaction& tx) { return tracking.LogBatch(tx, run.id, {}, metrics, {}); }));
     if (b >= warmup) samples.push_back(MillisSince(start));
+  }
+  *run_id = run.id;
+  return samples;
+}
+
+// MetricHistory of the first key of `run_id`, `reads` times; the number of points to `points`.
+StatusOr<std::vector<double>> MeasureHistory(MetadataStore& store, const TrackingStore& tracking,
+                                             const std::string& run_id, int reads, size_t* points) {
+  std::vector<double> samples;
+  const int warmup = 2;
+  for (int i = 0; i < reads + warmup; ++i) {
+    const auto start = Steady::now();
+    std::vector<MetricPoint> history;
+    RETURN_IF_ERROR(store.RunReadOnly([&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(history, tracking.MetricHistory(tx, run_id, "layer_0/loss"));
+      return absl::OkStatus();
+    }));
+    if (i >= warmup) samples.push_back(MillisSince(start));
+    *points = history.size();
   }
   return samples;
 }
@@ -194,7 +217,7 @@ Status LoadCorpus(MetadataStore& store, const Scope& scope, int runs) {
           run_rows.end(),
           {id, experiment.id, SqlValue(), "run-" + std::to_string(i), std::string(status), start,
            ended ? SqlValue(start + 600'000'000) : SqlValue(), std::string("bench"),
-           std::string("pipeline:credit-risk/train")});
+           std::string("pipeline:credit-risk/train"), int64_t{8}});
       const double auc = 0.5 + 0.45 * unit(rng);
       const double values[] = {auc,
                                auc + 0.05 * unit(rng),
@@ -205,8 +228,8 @@ Status LoadCorpus(MetadataStore& store, const Scope& scope, int runs) {
                                unit(rng),
                                unit(rng)};
       for (int m = 0; m < 8; ++m) {
-        metric_rows.insert(metric_rows.end(), {id, std::string(kMetricNames[m]), int64_t{99},
-                                               start + 500'000'000, values[m]});
+        metric_rows.insert(metric_rows.end(), {id, int64_t{0}, std::string(kMetricNames[m]),
+                                               int64_t{99}, start + 500'000'000, values[m]});
         latest_rows.insert(latest_rows.end(), {id, experiment.id, std::string(kMetricNames[m]),
                                                values[m], int64_t{99}, start + 500'000'000});
       }
@@ -228,10 +251,11 @@ Status LoadCorpus(MetadataStore& store, const Scope& scope, int runs) {
     RETURN_IF_ERROR(store.RunInTransaction([&](Transaction& tx) -> Status {
       RETURN_IF_ERROR(InsertRows(tx,
                                  "INSERT INTO runs (id, experiment_id, parent_run_id, name, "
-                                 "status, start_time, end_time, created_by, source)",
-                                 9, run_rows));
-      RETURN_IF_ERROR(InsertRows(tx, "INSERT INTO run_metrics (run_id, key, step, time, value)", 5,
-                                 metric_rows));
+                                 "status, start_time, end_time, created_by, source, "
+                                 "metric_points)",
+                                 10, run_rows));
+      RETURN_IF_ERROR(InsertRows(
+          tx, "INSERT INTO run_metrics (run_id, bucket, key, step, time, value)", 6, metric_rows));
       RETURN_IF_ERROR(InsertRows(
           tx, "INSERT INTO run_latest_metrics (run_id, experiment_id, key, value, step, time)", 6,
           latest_rows));
@@ -317,11 +341,22 @@ StatusOr<std::vector<Row>> RunBackend(const std::string& label, const std::strin
   TrackingStore tracking(SystemClock());
   ASSIGN_OR_RETURN(Scope scope, CreateScope(*store, tracking));
   std::vector<Row> rows;
+  std::vector<std::pair<const BatchShape*, std::string>> runs;
   for (const BatchShape& shape : kBatchShapes) {
+    std::string run_id;
     ASSIGN_OR_RETURN(std::vector<double> batch,
-                     MeasureLogBatch(*store, tracking, scope, shape, config.batches));
+                     MeasureLogBatch(*store, tracking, scope, shape, config.batches, &run_id));
     rows.push_back({shape.operation, label, Percentile(batch, 0.5), Percentile(batch, 0.99),
                     durable ? kLogBatchTargetMs : 0, ""});
+    runs.emplace_back(&shape, run_id);
+  }
+  for (const auto& [shape, run_id] : runs) {
+    size_t points = 0;
+    ASSIGN_OR_RETURN(std::vector<double> reads,
+                     MeasureHistory(*store, tracking, run_id, config.searches, &points));
+    rows.push_back({"metric_history, one key (" + std::to_string(points) +
+                        " points) of the run of " + std::to_string(shape->keys) + " keys",
+                    label, Percentile(reads, 0.5), Percentile(reads, 0.99), 0, ""});
   }
   if (!with_search) return rows;
   const auto load_start = Steady::now();

@@ -152,6 +152,48 @@ const std::vector<Migration>& SchemaMigrations() {
            "path TEXT NOT NULL, digest TEXT NOT NULL, size BIGINT NOT NULL, "
            "created_at BIGINT NOT NULL, PRIMARY KEY (run_id, path))",
        }},
+      {6,
+       "pipeline runs: the tracked run of each pipeline run, its steps as executions, and the "
+       "step cache",
+       {
+           // One row per pipeline run; run_id is its tracked run (experiment = pipeline name).
+           // state: running, succeeded, failed or cancelled.
+           "CREATE TABLE pipeline_runs (run_id TEXT PRIMARY KEY REFERENCES runs(id), "
+           "project_id TEXT NOT NULL REFERENCES projects(id), pipeline TEXT NOT NULL, "
+           "spec_digest TEXT NOT NULL, params_json TEXT NOT NULL, state TEXT NOT NULL, "
+           "message TEXT NOT NULL, started_at BIGINT NOT NULL, finished_at BIGINT, "
+           "created_by TEXT NOT NULL)",
+           "CREATE INDEX pipeline_runs_latest ON pipeline_runs(project_id, pipeline, started_at)",
+           // Each step of a run as it ended (an execution): outputs, metrics and summary are
+           // JSON; log_digest names the step's log, an artifact of the project.
+           "CREATE TABLE pipeline_steps (run_id TEXT NOT NULL REFERENCES pipeline_runs(run_id), "
+           "step TEXT NOT NULL, type TEXT NOT NULL, state TEXT NOT NULL, cache_key TEXT NOT NULL, "
+           "outputs_json TEXT NOT NULL, metrics_json TEXT NOT NULL, summary_json TEXT NOT NULL, "
+           "log_digest TEXT NOT NULL, attempts BIGINT NOT NULL, message TEXT NOT NULL, "
+           "started_at BIGINT NOT NULL, finished_at BIGINT NOT NULL, "
+           "PRIMARY KEY (run_id, step))",
+           // Cache key -> a succeeded step's result (outputs by digest, metrics, summary), per
+           // project: a project never reuses another's results.
+           "CREATE TABLE step_cache (project_id TEXT NOT NULL REFERENCES projects(id), "
+           "cache_key TEXT NOT NULL, result_json TEXT NOT NULL, run_id TEXT NOT NULL, "
+           "created_at BIGINT NOT NULL, PRIMARY KEY (project_id, cache_key))",
+       }},
+      {7,
+       "experiment tracking: metric history indexed in buckets of a run's points, so a batch of "
+       "many keys writes a few index pages instead of one per key",
+       {
+           // The points a run has logged so far; LogBatch puts a batch in bucket
+           // metric_points / 8192 (before the batch), so each bucket holds ~8,192 points in
+           // arrival order, indexed by key within the bucket (docs/formats/tracking.md).
+           "ALTER TABLE runs ADD COLUMN metric_points BIGINT NOT NULL DEFAULT 0",
+           "UPDATE runs SET metric_points = "
+           "(SELECT COUNT(*) FROM run_metrics m WHERE m.run_id = runs.id)",
+           // Points logged before this migration are all in bucket 0.
+           "ALTER TABLE run_metrics ADD COLUMN bucket BIGINT NOT NULL DEFAULT 0",
+           "CREATE INDEX run_metrics_bucket_history ON run_metrics(run_id, bucket, key, step, "
+           "time)",
+           "DROP INDEX run_metrics_history",
+       }},
   };
   return *migrations;
 }

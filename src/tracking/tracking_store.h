@@ -156,9 +156,10 @@ class TrackingStore {
   // first bad key (bad key, bad value, duplicate param with two values, too many entries),
   // AlreadyExists if a param already has another value, FailedPrecondition if the run has ended
   // and the batch has params or metrics, NotFound if the run does not exist. Repeated tags in one
-  // batch: the last wins. A batch is one multi-row statement per table per 1,000 rows; on SQLite
-  // its cost grows with the number of distinct keys once a run's history is long (each key's
-  // points are kept together for MetricHistory; docs/formats/tracking.md).
+  // batch: the last wins. A batch is one multi-row statement per table per 1,000 rows, and its
+  // points go into one bucket of the run's history (~8,192 points in arrival order, indexed by key
+  // within it), so a batch of many distinct keys writes a few index pages rather than one per key
+  // (docs/formats/tracking.md).
   Status LogBatch(Transaction& tx, const std::string& run_id, const std::vector<KeyValue>& params,
                   const std::vector<MetricPoint>& metrics, const std::vector<KeyValue>& tags) const;
 

@@ -17,6 +17,7 @@
 
 #include "core/random.h"
 #include "store/metadata_store.h"
+#include "store/schema.h"
 
 #ifdef PLINTH_TRACKING_TEST_POSTGRES
 #include "store/testing/postgres_test_util.h"
@@ -813,6 +814,111 @@ TEST_P(TrackingStoreTest, LargeCandidateSetsGiveTheSameResults) {
   EXPECT_EQ(result.runs.size(), 100u);
   // No order: newest first.
   EXPECT_EQ(result.runs[0].info.id, ids.back());
+}
+
+// The history is indexed in buckets of ~8,192 points in arrival order (store migration 7): a key's
+// history spans buckets, whose points come back merged by step, then time, then logging order.
+TEST_P(TrackingStoreTest, MetricHistoryMergesTheBucketsOfALongRun) {
+  TRACK_ASSERT_OK_AND_ASSIGN(RunInfo run, CreateRun("long"));
+  // Steps arrive out of order over four batches: [6000, 12000), [0, 3000), [3000, 5000),
+  // [5000, 6000). The third batch starts at 9,000 points, so it and the fourth are in bucket 1.
+  auto steps = [](int64_t from, int64_t to, double value) {
+    std::vector<MetricPoint> points;
+    for (int64_t s = from; s < to; ++s) points.push_back({"loss", value, s, kStart + s});
+    return points;
+  };
+  TRACK_ASSERT_OK(Log(run.id, {}, steps(6000, 12000, 0.6)));
+  TRACK_ASSERT_OK(Log(run.id, {}, steps(0, 3000, 0.0)));
+  TRACK_ASSERT_OK(Log(run.id, {}, steps(3000, 5000, 0.3)));
+  // A repeat of step 0 at the same time, logged last: it comes after the first.
+  std::vector<MetricPoint> last = steps(5000, 6000, 0.5);
+  last.push_back({"loss", 9.0, 0, kStart});
+  last.push_back({"auc", 0.7, 11999, kStart});
+  TRACK_ASSERT_OK(Log(run.id, {}, last));
+  std::vector<MetricPoint> history;
+  TRACK_ASSERT_OK(store_->RunReadOnly([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(history, tracking_.MetricHistory(tx, run.id, "loss"));
+    return absl::OkStatus();
+  }));
+  ASSERT_EQ(history.size(), 12001u);
+  EXPECT_EQ(history[0].step, 0);
+  EXPECT_EQ(history[0].value, 0.0);
+  EXPECT_EQ(history[1].step, 0);
+  EXPECT_EQ(history[1].value, 9.0);
+  for (size_t i = 2; i < history.size(); ++i) {
+    ASSERT_EQ(history[i].step, static_cast<int64_t>(i - 1));
+    ASSERT_EQ(history[i].time, kStart + history[i].step);
+  }
+  EXPECT_EQ(history[3001].value, 0.3);
+  EXPECT_EQ(history[5001].value, 0.5);
+  EXPECT_EQ(history.back().value, 0.6);
+  TRACK_ASSERT_OK_AND_ASSIGN(TrackedRun read, Get(run.id));
+  EXPECT_EQ(read.metrics.at("loss").step, 11999);
+  EXPECT_EQ(read.metrics.at("loss").value, 0.6);
+  EXPECT_EQ(read.metrics.at("auc").step, 11999);
+  TRACK_ASSERT_OK(store_->RunReadOnly([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(history, tracking_.MetricHistory(tx, run.id, "auc"));
+    return absl::OkStatus();
+  }));
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].value, 0.7);
+}
+
+// A store written before the history had buckets: its points are all in bucket 0, the run's point
+// count is taken from them, and new batches go on from there.
+TEST_P(TrackingStoreTest, HistoryFromBeforeTheBucketMigrationIsKept) {
+  int bucket_version = 0;
+  for (const Migration& m : SchemaMigrations()) {
+    if (m.description.rfind("experiment tracking: metric history indexed in buckets", 0) == 0) {
+      bucket_version = m.version;
+    }
+  }
+  ASSERT_GT(bucket_version, 5);
+  TRACK_ASSERT_OK_AND_ASSIGN(std::string url, GetParam().new_store_url());
+  {
+    TRACK_ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> old,
+                               OpenMetadataStoreAtVersion(url, bucket_version - 1));
+    TRACK_ASSERT_OK(old->RunInTransaction([&](Transaction& tx) -> Status {
+      RETURN_IF_ERROR(tx.Execute(
+          "INSERT INTO projects (id, name, created_at, created_by) VALUES ('p1', 'p', 0, 't')"));
+      RETURN_IF_ERROR(
+          tx.Execute("INSERT INTO experiments (id, project_id, name, created_at, created_by) "
+                     "VALUES ('e1', 'p1', 'credit', 0, 't')"));
+      RETURN_IF_ERROR(tx.Execute(
+          "INSERT INTO runs (id, experiment_id, parent_run_id, name, status, start_time, "
+          "end_time, created_by, source) VALUES ('r1', 'e1', NULL, 'r1', 'RUNNING', 0, NULL, "
+          "'t', '')"));
+      for (int64_t step : {2, 0, 1}) {
+        RETURN_IF_ERROR(
+            tx.Execute("INSERT INTO run_metrics (run_id, key, step, time, value) VALUES "
+                       "('r1', 'loss', ?, ?, ?)",
+                       {step, kStart + step, 1.0 - 0.1 * static_cast<double>(step)}));
+      }
+      return tx.Execute(
+          "INSERT INTO run_latest_metrics (run_id, experiment_id, key, value, step, time) VALUES "
+          "('r1', 'e1', 'loss', 0.8, 2, ?)",
+          {kStart + 2});
+    }));
+  }
+  {
+    TRACK_ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, OpenMetadataStore(url));
+    std::vector<MetricPoint> history;
+    TRACK_ASSERT_OK(store->RunInTransaction([&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(QueryResult count,
+                       tx.Query("SELECT metric_points FROM runs WHERE id = 'r1'"));
+      EXPECT_EQ(count.IntOrZero(0, 0), 3);
+      RETURN_IF_ERROR(tracking_.LogBatch(tx, "r1", {}, {{"loss", 0.5, 3, kStart + 3}}, {}));
+      ASSIGN_OR_RETURN(history, tracking_.MetricHistory(tx, "r1", "loss"));
+      ASSIGN_OR_RETURN(count, tx.Query("SELECT metric_points FROM runs WHERE id = 'r1'"));
+      EXPECT_EQ(count.IntOrZero(0, 0), 4);
+      return absl::OkStatus();
+    }));
+    std::vector<int64_t> steps;
+    for (const MetricPoint& p : history) steps.push_back(p.step);
+    EXPECT_THAT(steps, ElementsAre(0, 1, 2, 3));
+    EXPECT_EQ(history.back().value, 0.5);
+  }
+  TRACK_ASSERT_OK(GetParam().remove_store(url));
 }
 
 TEST_P(TrackingStoreTest, ALargeBatchLogsInOneTransaction) {
