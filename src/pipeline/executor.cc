@@ -569,6 +569,7 @@ class Execution {
       e.cache_key = out.cache_key;
       e.outputs = out.outputs;
       e.metrics = out.metrics;
+      e.summary = out.summary;
       e.resumed = resumed;
     });
   }
@@ -748,6 +749,7 @@ class Execution {
       e.cache_key = out.cache_key;
       e.outputs = out.outputs;
       e.metrics = out.metrics;
+      e.summary = out.summary;
     });
   }
 

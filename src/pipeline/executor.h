@@ -68,6 +68,7 @@ struct PipelineEvent {
   std::string cache_key;
   std::map<std::string, std::string> outputs;  // output name -> digest
   std::map<std::string, double> metrics;
+  Json summary;          // kStepSucceeded, kStepCached: the step's summary
   bool resumed = false;  // kStepCached: from ExecutorOptions::resume rather than the cache
   int64_t retry_delay_micros = 0;
   Status status;                            // failed, retrying, cancelled, run finished

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <type_traits>
 
 namespace plinth {
 namespace {
@@ -229,6 +230,42 @@ Status Table::AddColumn(Column column) {
   }
   columns_.push_back(std::move(column));
   return absl::OkStatus();
+}
+
+Column TakeRows(const Column& column, std::span<const size_t> rows) {
+  std::vector<uint8_t> valid(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) valid[i] = column.valid()[rows[i]];
+  auto gather = [&](const auto& values) {
+    std::remove_cvref_t<decltype(values)> out(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) out[i] = values[rows[i]];
+    return out;
+  };
+  StatusOr<Column> out = absl::InternalError("unreachable");
+  switch (column.type()) {
+    case ColumnType::kInt64:
+    case ColumnType::kTimestamp:
+      out = Column::FromInt64s(column.name(), column.type(), gather(column.int64s()),
+                               std::move(valid));
+      break;
+    case ColumnType::kFloat64:
+      out = Column::FromFloat64s(column.name(), gather(column.float64s()), std::move(valid));
+      break;
+    case ColumnType::kBool:
+      out = Column::FromBools(column.name(), gather(column.bools()), std::move(valid));
+      break;
+    case ColumnType::kString:
+      out = Column::FromCodes(column.name(), gather(column.codes()), column.dictionary(),
+                              std::move(valid));
+      break;
+  }
+  // The inputs come from a valid column, so the builders cannot refuse them.
+  return *std::move(out);
+}
+
+Table TakeRows(const Table& table, std::span<const size_t> rows) {
+  Table out;
+  for (const Column& c : table.columns()) out.mutable_columns().push_back(TakeRows(c, rows));
+  return out;
 }
 
 }  // namespace plinth

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -118,6 +119,12 @@ class Table {
  private:
   std::vector<Column> columns_;
 };
+
+// The cells of `rows` (indices into the column, any order, repeats allowed) as a new column of
+// the same name and type; a string column keeps its whole dictionary. Rows must be in range.
+Column TakeRows(const Column& column, std::span<const size_t> rows);
+// Every column's TakeRows.
+Table TakeRows(const Table& table, std::span<const size_t> rows);
 
 }  // namespace plinth
 

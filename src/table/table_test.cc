@@ -367,5 +367,37 @@ TEST(Snapshot, FileRoundTrip) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(TakeRows, GathersEveryTypeWithNullsInTheGivenOrder) {
+  Table t;
+  Column ints("i", ColumnType::kInt64);
+  Column strs("s", ColumnType::kString);
+  Column flts("f", ColumnType::kFloat64);
+  Column bools("b", ColumnType::kBool);
+  for (int r = 0; r < 4; ++r) {
+    ints.AppendInt64(r * 10);
+    if (r == 2) {
+      strs.AppendNull();
+    } else {
+      strs.AppendString(r % 2 == 0 ? "even" : "odd");
+    }
+    flts.AppendFloat64(r + 0.5);
+    bools.AppendBool(r % 2 == 1);
+  }
+  ASSERT_TRUE(t.AddColumn(ints).ok());
+  ASSERT_TRUE(t.AddColumn(strs).ok());
+  ASSERT_TRUE(t.AddColumn(flts).ok());
+  ASSERT_TRUE(t.AddColumn(bools).ok());
+  std::vector<size_t> rows = {3, 2, 0, 3};
+  Table out = TakeRows(t, rows);
+  ASSERT_EQ(out.num_rows(), 4u);
+  EXPECT_EQ(out.columns()[0].int64s(), (std::vector<int64_t>{30, 20, 0, 30}));
+  EXPECT_EQ(out.columns()[1].StringAt(0), "odd");
+  EXPECT_TRUE(out.columns()[1].IsNull(1));
+  EXPECT_EQ(out.columns()[1].StringAt(2), "even");
+  EXPECT_EQ(out.columns()[2].float64s()[1], 2.5);
+  EXPECT_EQ(out.columns()[3].bools(), (std::vector<uint8_t>{1, 0, 0, 1}));
+  EXPECT_EQ(out.columns()[0].name(), "i");
+}
+
 }  // namespace
 }  // namespace plinth
