@@ -229,4 +229,28 @@ Status HttpPlatformClient::ExportAudit(const std::string& out_path) {
   return absl::OkStatus();
 }
 
+Status PostJson(const std::string& url, const std::string& body) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string::npos ||
+      (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)) {
+    return absl::InvalidArgumentError("URL '" + url + "' must start with http:// or https://");
+  }
+  size_t path = url.find('/', scheme + 3);
+  const std::string origin = path == std::string::npos ? url : url.substr(0, path);
+  const std::string target = path == std::string::npos ? "/" : url.substr(path);
+  httplib::Client client(origin);
+  if (!client.is_valid()) return absl::InvalidArgumentError("URL '" + url + "' is not valid");
+  client.set_connection_timeout(10);
+  client.set_read_timeout(30);
+  httplib::Result res = client.Post(target, body, "application/json");
+  if (!res) {
+    return absl::UnavailableError("cannot reach " + origin + ": " +
+                                  httplib::to_string(res.error()));
+  }
+  if (res->status < 200 || res->status >= 300) {
+    return absl::InternalError("POST " + url + " answered " + std::to_string(res->status));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace plinth

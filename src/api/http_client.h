@@ -32,6 +32,11 @@ class HttpPlatformClient : public PlatformClient {
   std::unique_ptr<Impl> impl_;
 };
 
+// POSTs `body` as application/json to `url` (http:// or https://, with a path), as an OpenLineage
+// backend receives events. OK for a 2xx answer; Unavailable when the URL cannot be reached,
+// Internal naming the status otherwise.
+Status PostJson(const std::string& url, const std::string& body);
+
 // Percent-encodes everything but unreserved characters.
 std::string UrlEncode(const std::string& text);
 

@@ -364,6 +364,7 @@ int RunCli(int argc, char** argv) {
   AddDataCommands(&registrar);
   AddFeatureCommands(&registrar);
   AddRunCommands(&registrar);
+  AddPipelineCommands(&registrar, argv);
 
   // server
   std::string listen = "127.0.0.1:8080";
@@ -375,7 +376,10 @@ int RunCli(int argc, char** argv) {
 
   // demo
   auto* demo = app.add_subcommand("demo", "Show what Plinth does, in a fresh home");
-  on(demo, [&] { return RunDemo(g.home, g.json); });
+  on(demo, [&] {
+    EnsurePassiveOpenMp(argv);
+    return RunDemo(g.home, g.json);
+  });
 
   try {
     app.parse(argc, argv);

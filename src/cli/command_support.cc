@@ -1,5 +1,7 @@
 #include "cli/command_support.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 
@@ -44,6 +46,14 @@ Status CallAndPrint(const GlobalOptions& g, const std::string& op, const Json& r
     human(result);
   }
   return absl::OkStatus();
+}
+
+void EnsurePassiveOpenMp(char** argv) {
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  if (policy != nullptr && *policy != '\0') return;
+  setenv("OMP_WAIT_POLICY", "passive", 1);
+  execv("/proc/self/exe", argv);
+  // Not executed again (no /proc): carry on, only slower.
 }
 
 }  // namespace plinth

@@ -29,6 +29,12 @@ std::string EnvOr(const char* name, const std::string& fallback);
 // home. The token comes from --token, PLINTH_TOKEN, or the home's credentials file.
 StatusOr<std::unique_ptr<PlatformClient>> Connect(const GlobalOptions& g);
 
+// XGBoost's OpenMP threads spin at barriers unless OMP_WAIT_POLICY=passive was in the process's
+// environment when libgomp loaded (before main): on a machine busy with other work, spinning makes
+// training many times slower. Commands that train call this first: it sets the variable and
+// executes the binary again with the same arguments (once; a no-op when it is already set).
+void EnsurePassiveOpenMp(char** argv);
+
 // Prints an operation's result for people.
 using Render = std::function<void(const Json&)>;
 
@@ -60,6 +66,9 @@ void AddDataCommands(CommandRegistrar* r);
 void AddFeatureCommands(CommandRegistrar* r);
 // `plinth experiments ...` and `plinth runs ...` (run_commands.cc).
 void AddRunCommands(CommandRegistrar* r);
+// `plinth run`, `plinth pipelines ...` and `plinth new` (pipeline_commands.cc). `argv` is the
+// process's, for re-executing with the OpenMP wait policy training needs.
+void AddPipelineCommands(CommandRegistrar* r, char** argv);
 
 }  // namespace plinth
 

@@ -61,6 +61,8 @@ void AddDataHandlers(HandlerMap* handlers);
 void AddFeatureHandlers(HandlerMap* handlers);
 // Handlers of experiment tracking (tracking_handlers.cc).
 void AddTrackingHandlers(HandlerMap* handlers);
+// Handlers of pipeline runs and the step cache (pipeline_handlers.cc).
+void AddPipelineHandlers(HandlerMap* handlers);
 
 }  // namespace plinth
 

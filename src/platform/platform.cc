@@ -24,6 +24,7 @@ const HandlerMap& Handlers() {
     AddDataHandlers(map);
     AddFeatureHandlers(map);
     AddTrackingHandlers(map);
+    AddPipelineHandlers(map);
     return map;
   }();
   return *handlers;
