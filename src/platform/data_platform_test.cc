@@ -12,7 +12,7 @@
 #include "core/files.h"
 #include "core/random.h"
 #include "platform/platform.h"
-#include "store/testing/postgres_test_util.h"
+#include "platform/testing_platform.h"
 
 namespace plinth {
 namespace {
@@ -29,23 +29,10 @@ constexpr char kCsv[] =
 class DataPlatformTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) / ("data_platform_" + RandomHex(6));
-    std::string store_url;
-#ifdef PLINTH_TEST_POSTGRES
-    auto url = CreateTestPostgresDatabase();
-    ASSERT_TRUE(url.ok()) << url.status();
-    store_url = *url;
-#endif
-    PlatformOptions options;
-    options.clock = &clock_;
-    auto init = Platform::Init(dir_.string(), store_url, options);
-    ASSERT_TRUE(init.ok()) << init.status();
-    admin_ = init->token;
-    auto home = LoadHome(init->home);
-    ASSERT_TRUE(home.ok()) << home.status();
-    auto platform = Platform::Open(*home, options);
-    ASSERT_TRUE(platform.ok()) << platform.status();
-    platform_ = std::move(*platform);
+    tp_ = std::make_unique<TestPlatform>("data_platform", &clock_);
+    if (HasFailure()) return;
+    platform_ = &tp_->platform();
+    admin_ = tp_->admin();
     MustCall(admin_, "project.create", {{"name", "credit"}});
     MustCall(admin_, "project.create", {{"name", "fraud"}});
     dana_ = MakeUser("dana", "data-scientist", "credit");
@@ -53,24 +40,15 @@ class DataPlatformTest : public ::testing::Test {
     frank_ = MakeUser("frank", "data-scientist", "fraud");
   }
 
-  void TearDown() override {
-    platform_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
   StatusOr<Json> Call(const std::string& token, const std::string& op, const Json& req) {
-    return platform_->Call(op, token, req, "test-" + RandomHex(4));
+    return tp_->Call(token, op, req);
   }
   Json MustCall(const std::string& token, const std::string& op, const Json& req) {
-    auto r = Call(token, op, req);
-    EXPECT_TRUE(r.ok()) << op << ": " << r.status();
-    return r.ok() ? *r : Json();
+    return tp_->MustCall(token, op, req);
   }
   std::string MakeUser(const std::string& name, const std::string& role,
                        const std::string& project) {
-    MustCall(admin_, "user.create", {{"name", name}, {"role", role}, {"project", project}});
-    return MustCall(admin_, "token.create", {{"user", name}})["token"];
+    return tp_->MakeUser(name, role, project);
   }
   StatusOr<Json> Register(const std::string& token, const std::string& name,
                           const std::string& bytes, const Json& tags) {
@@ -90,9 +68,9 @@ class DataPlatformTest : public ::testing::Test {
   }
 
   FakeClock clock_{1'790'000'000'000'000};
-  std::filesystem::path dir_;
   std::string admin_, dana_, vic_, frank_;
-  std::unique_ptr<Platform> platform_;
+  std::unique_ptr<TestPlatform> tp_;
+  Platform* platform_ = nullptr;
 };
 
 TEST_F(DataPlatformTest, SameBytesTwiceIsOneVersion) {

@@ -13,7 +13,7 @@
 #include "core/errors.h"
 #include "core/random.h"
 #include "platform/platform.h"
-#include "store/testing/postgres_test_util.h"
+#include "platform/testing_platform.h"
 
 namespace plinth {
 namespace {
@@ -64,19 +64,10 @@ feature_services:
 class FeaturePlatformTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) / ("feature_platform_" + RandomHex(6));
-    std::string store_url;
-#ifdef PLINTH_TEST_POSTGRES
-    auto url = CreateTestPostgresDatabase();
-    ASSERT_TRUE(url.ok()) << url.status();
-    store_url = *url;
-#endif
-    options_.clock = &clock_;
-    auto init = Platform::Init(dir_.string(), store_url, options_);
-    ASSERT_TRUE(init.ok()) << init.status();
-    admin_ = init->token;
-    home_ = init->home;
-    Reopen();
+    tp_ = std::make_unique<TestPlatform>("feature_platform", &clock_);
+    if (HasFailure()) return;
+    platform_ = &tp_->platform();
+    admin_ = tp_->admin();
     MustCall(admin_, "project.create", {{"name", "cards"}});
     MustCall(admin_, "project.create", {{"name", "other"}});
     dana_ = MakeUser("dana", "data-scientist", "cards");
@@ -87,33 +78,20 @@ class FeaturePlatformTest : public ::testing::Test {
     ASSERT_TRUE(Register("tx", kTransactions).ok());
   }
 
-  void TearDown() override {
-    platform_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
   void Reopen() {
-    platform_.reset();
-    auto home = LoadHome(home_);
-    ASSERT_TRUE(home.ok()) << home.status();
-    auto platform = Platform::Open(*home, options_);
-    ASSERT_TRUE(platform.ok()) << platform.status();
-    platform_ = std::move(*platform);
+    tp_->Reopen();
+    platform_ = &tp_->platform();
   }
 
   StatusOr<Json> Call(const std::string& token, const std::string& op, const Json& req) {
-    return platform_->Call(op, token, req, "test-" + RandomHex(4));
+    return tp_->Call(token, op, req);
   }
   Json MustCall(const std::string& token, const std::string& op, const Json& req) {
-    auto r = Call(token, op, req);
-    EXPECT_TRUE(r.ok()) << op << ": " << r.status();
-    return r.ok() ? *r : Json();
+    return tp_->MustCall(token, op, req);
   }
   std::string MakeUser(const std::string& name, const std::string& role,
                        const std::string& project) {
-    MustCall(admin_, "user.create", {{"name", name}, {"role", role}, {"project", project}});
-    return MustCall(admin_, "token.create", {{"user", name}})["token"];
+    return tp_->MakeUser(name, role, project);
   }
   StatusOr<Json> Register(const std::string& name, const std::string& bytes,
                           const Json& tags = Json::object()) {
@@ -131,11 +109,9 @@ class FeaturePlatformTest : public ::testing::Test {
   }
 
   FakeClock clock_{1'790'000'000'000'000};
-  PlatformOptions options_;
-  std::filesystem::path dir_;
-  std::string home_;
   std::string admin_, dana_, vic_, dex_, val_, olga_;
-  std::unique_ptr<Platform> platform_;
+  std::unique_ptr<TestPlatform> tp_;
+  Platform* platform_ = nullptr;
 };
 
 TEST_F(FeaturePlatformTest, ApplyIsVersionedDiffedAndIdempotent) {

@@ -21,8 +21,10 @@ namespace plinth {
 
 class TestPlatform {
  public:
-  // Creates the home (the test fails if it cannot); `prefix` names its folder.
-  explicit TestPlatform(const std::string& prefix) {
+  // Creates the home (the test fails if it cannot); `prefix` names its folder. `clock` (not
+  // owned; null for the system clock) is the platform's.
+  explicit TestPlatform(const std::string& prefix, Clock* clock = nullptr) {
+    options_.clock = clock;
     dir_ = std::filesystem::path(::testing::TempDir()) / (prefix + "_" + RandomHex(6));
     std::string store_url;
 #ifdef PLINTH_TEST_POSTGRES
