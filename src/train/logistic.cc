@@ -9,6 +9,8 @@
 #include <set>
 #include <utility>
 
+#include "train/json_members.h"
+
 namespace plinth {
 namespace {
 
@@ -371,27 +373,6 @@ Status CheckData(const TrainingData& data) {
     return Invalid("training labels hold only one class (among rows of positive weight)");
   }
   return absl::OkStatus();
-}
-
-// Checks for exactly the members in `required`, naming the first unknown or missing one.
-Status CheckMembers(const Json& json, const std::string& what,
-                    std::initializer_list<const char*> required) {
-  if (!json.is_object()) return Invalid(what + " must be a JSON object");
-  std::set<std::string> allowed(required.begin(), required.end());
-  for (const auto& [key, value] : json.items()) {
-    if (!allowed.count(key)) return Invalid(what + " has an unknown member " + Quoted(key));
-  }
-  for (const char* key : required) {
-    if (!json.contains(key)) return Invalid(what + " lacks the member " + Quoted(key));
-  }
-  return absl::OkStatus();
-}
-
-StatusOr<double> FiniteNumber(const Json& json, const std::string& what) {
-  if (!json.is_number()) return Invalid(what + " must be a number");
-  const double v = json.get<double>();
-  if (!std::isfinite(v)) return Invalid(what + " must be finite");
-  return v;
 }
 
 }  // namespace

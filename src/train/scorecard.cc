@@ -8,6 +8,8 @@
 #include <set>
 #include <utility>
 
+#include "train/json_members.h"
+
 namespace plinth {
 namespace {
 
@@ -173,26 +175,6 @@ std::string LevelText(const Column& column, size_t row) {
 }
 
 // ---- JSON helpers ----
-
-Status CheckMembers(const Json& json, const std::string& what,
-                    std::initializer_list<const char*> required) {
-  if (!json.is_object()) return Invalid(what + " must be a JSON object");
-  std::set<std::string> allowed(required.begin(), required.end());
-  for (const auto& [key, value] : json.items()) {
-    if (!allowed.count(key)) return Invalid(what + " has an unknown member " + Quoted(key));
-  }
-  for (const char* key : required) {
-    if (!json.contains(key)) return Invalid(what + " lacks the member " + Quoted(key));
-  }
-  return absl::OkStatus();
-}
-
-StatusOr<double> FiniteNumber(const Json& json, const std::string& what) {
-  if (!json.is_number()) return Invalid(what + " must be a number");
-  const double v = json.get<double>();
-  if (!std::isfinite(v)) return Invalid(what + " must be finite");
-  return v;
-}
 
 StatusOr<int64_t> Count(const Json& json, const std::string& what) {
   if (!json.is_number_integer() || json.get<int64_t>() < 0) {
