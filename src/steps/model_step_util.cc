@@ -1,5 +1,7 @@
 #include "steps/model_step_util.h"
 
+#include <algorithm>
+
 #include "core/files.h"
 #include "steps/step_util.h"
 
@@ -40,6 +42,45 @@ StatusOr<TrainSpec> TrainSpecFromWith(const pipeline::StepContext& ctx) {
     }
   }
   return TrainSpecFromJson(ctx, spec);
+}
+
+StatusOr<Json> ExcludeProtectedAttributes(const pipeline::StepContext& ctx,
+                                          const StepEnvironment& env, TrainSpec* spec) {
+  if (ctx.inputs().count("dataset") == 0) return Json(nullptr);
+  ASSIGN_OR_RETURN(Json ref, ReadJsonInput(ctx, "dataset"));
+  if (!ref.contains("dataset") || !ref["dataset"].is_string() || !ref.contains("version") ||
+      !ref["version"].is_string()) {
+    return absl::InvalidArgumentError(
+        "input 'dataset' is not a data set reference (an ingest or features step's `dataset` "
+        "output)");
+  }
+  const std::string name = ref["dataset"].get<std::string>();
+  const std::string version = ref["version"].get<std::string>();
+  ASSIGN_OR_RETURN(Json shown, env.client->Call("data.show", {{"project", env.project},
+                                                              {"name", name},
+                                                              {"version", version}}));
+  std::vector<std::string> protected_columns;
+  if (shown.contains("tags") && shown["tags"].contains("protected") &&
+      shown["tags"]["protected"].is_array()) {
+    for (const Json& c : shown["tags"]["protected"]) {
+      if (c.is_string()) protected_columns.push_back(c.get<std::string>());
+    }
+  }
+  for (const std::string& column : protected_columns) {
+    if (spec->features && std::find(spec->features->begin(), spec->features->end(), column) !=
+                              spec->features->end()) {
+      return absl::FailedPreconditionError(
+          "feature '" + column + "' is a protected attribute of data set " + name +
+          ": a model may not learn from it (remove it from features)");
+    }
+    if (std::find(spec->exclude.begin(), spec->exclude.end(), column) == spec->exclude.end()) {
+      spec->exclude.push_back(column);
+    }
+  }
+  const std::string ref_text = "dataset/" + name + "@" + version;
+  return Json{{"dataset", ref_text},
+              {"excluded_protected", protected_columns},
+              {"lineage", Json::array({{{"ref", ref_text}, {"relation", "input"}}})}};
 }
 
 TrainOptions StepTrainOptions(const pipeline::StepContext& ctx, const StepEnvironment& env) {

@@ -18,6 +18,13 @@ std::vector<pipeline::WithKey> TrainSpecWithKeys();
 // The TrainSpec of the step's `with` (keys of TrainSpecWithKeys only); errors name the step.
 StatusOr<TrainSpec> TrainSpecFromWith(const pipeline::StepContext& ctx);
 StatusOr<TrainSpec> TrainSpecFromJson(const pipeline::StepContext& ctx, const Json& spec);
+// With the optional input `dataset` (a data set reference from an ingest or features step: where
+// the training rows came from), the data set version's protected attributes are excluded from the
+// features, and a spec that names one in `features` is refused (FailedPrecondition): a model
+// never learns from a protected attribute. Returns the summary to record: the data set and the
+// attributes excluded (null without the input).
+StatusOr<Json> ExcludeProtectedAttributes(const pipeline::StepContext& ctx,
+                                          const StepEnvironment& env, TrainSpec* spec);
 // Progress and cancellation of the step, its run and step names.
 TrainOptions StepTrainOptions(const pipeline::StepContext& ctx, const StepEnvironment& env);
 // Writes the package as the outputs `manifest` and `model` (its one model file).

@@ -31,6 +31,7 @@ StepType TrainStep(std::shared_ptr<StepEnvironment> env) {
                {"report", "the training report (JSON)"}};
   t.run = [env](StepContext& ctx) -> StatusOr<StepResult> {
     ASSIGN_OR_RETURN(TrainSpec spec, TrainSpecFromWith(ctx));
+    ASSIGN_OR_RETURN(Json governed, ExcludeProtectedAttributes(ctx, *env, &spec));
     ASSIGN_OR_RETURN(Table train, ReadTableInput(ctx, "train"));
     ctx.Log("training " + spec.kind + " on " + std::to_string(train.num_rows()) + " rows");
     TrainOptions options = StepTrainOptions(ctx, *env);
@@ -43,6 +44,10 @@ StepType TrainStep(std::shared_ptr<StepEnvironment> env) {
     result.summary = {{"kind", spec.kind},
                       {"features", trained.package.manifest.inputs.size()},
                       {"spec", spec.ToJson()}};
+    if (!governed.is_null()) {
+      result.summary["excluded_protected"] = governed["excluded_protected"];
+      result.summary["lineage"] = governed["lineage"];
+    }
     ctx.Log("trained a " + spec.kind + " model on " +
             std::to_string(trained.package.manifest.inputs.size()) + " input features");
     return result;

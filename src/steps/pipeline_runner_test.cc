@@ -288,6 +288,11 @@ TEST_F(PipelineRunnerTest, TrainsAndEvaluatesAModel) {
   EXPECT_GT(metrics.at("test_auc"), 0.6);  // the rate carries real signal
   EXPECT_EQ(metrics.count("test_psi"), 1u);
   EXPECT_EQ(metrics.count("train_test_auc_gap"), 1u);
+  // The manifest lists the model's inputs: every column but the target.
+  Json shown = tp_->MustCall(dana_, "pipeline.show", {{"id", run->run_id}});
+  for (const Json& step : shown["steps"]) {
+    if (step["step"] == "train") EXPECT_EQ(step["summary"]["features"], 3) << step.dump();
+  }
   // The trained model is the same bytes on a second, uncached run (deterministic training).
   PipelineRunOptions no_cache;
   no_cache.use_cache = false;
@@ -295,6 +300,41 @@ TEST_F(PipelineRunnerTest, TrainsAndEvaluatesAModel) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->result.Find("train")->outputs.at("model"),
             run->result.Find("train")->outputs.at("model"));
+}
+
+TEST_F(PipelineRunnerTest, ProtectedAttributesNeverBecomeFeatures) {
+  const std::string pipeline = std::string(kPipeline).replace(0, 11, "name: fair") +
+                               "  - name: train\n"
+                               "    uses: train\n"
+                               "    inputs: {train: split.outputs.train, dataset: "
+                               "ingest.outputs.dataset}\n"
+                               "    with:\n"
+                               "      kind: scorecard\n"
+                               "      target: Class\n"
+                               "      positive: bad\n";
+  // grade is tagged protected at ingest: excluded without being named.
+  std::string tagged = pipeline;
+  tagged.replace(tagged.find("target: Class}"), 14, "target: Class, protected: grade}");
+  Write("fair.yaml", tagged);
+  auto run = Run(dana_, "loans", {}, "fair.yaml");
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_EQ(run->result.state, pipeline::RunState::kSucceeded) << run->result.status;
+  Json shown = tp_->MustCall(dana_, "pipeline.show", {{"id", run->run_id}});
+  bool seen = false;
+  for (const Json& step : shown["steps"]) {
+    if (step["step"] != "train") continue;
+    seen = true;
+    EXPECT_EQ(step["summary"]["excluded_protected"], Json::array({"grade"}));
+    EXPECT_EQ(step["summary"]["spec"]["exclude"], Json::array({"grade"}));
+  }
+  EXPECT_TRUE(seen);
+  // Naming it as a feature is refused.
+  Write("unfair.yaml", tagged + "      features: [amount, rate, grade]\n");
+  auto refused = Run(dana_, "loans", {}, "unfair.yaml");
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_EQ(refused->result.state, pipeline::RunState::kFailed);
+  EXPECT_EQ(refused->result.Find("train")->status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused->result.status.message()), HasSubstr("protected attribute"));
 }
 
 }  // namespace

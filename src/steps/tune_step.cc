@@ -198,6 +198,7 @@ StepType TuneStep(std::shared_ptr<StepEnvironment> env) {
   };
   t.run = [env](StepContext& ctx) -> StatusOr<StepResult> {
     ASSIGN_OR_RETURN(TrainSpec base, TrainSpecFromWith(ctx));
+    ASSIGN_OR_RETURN(Json governed, ExcludeProtectedAttributes(ctx, *env, &base));
     ASSIGN_OR_RETURN(pipeline::InputArtifact train_in, RequireInput(ctx, "train"));
     tune::Guardrails guardrails;
     if (ctx.with().contains("guardrails") && !ctx.with()["guardrails"].is_null()) {
@@ -275,6 +276,10 @@ StepType TuneStep(std::shared_ptr<StepEnvironment> env) {
                    {"params", chosen->trial.params},
                    {"why", result.explanation.value("summary", std::string())},
                    {"spec_digest", result.spec_digest}};
+    if (!governed.is_null()) {
+      out.summary["excluded_protected"] = governed["excluded_protected"];
+      out.summary["lineage"] = governed["lineage"];
+    }
     return out;
   };
   return t;
