@@ -25,7 +25,8 @@
 # or --repeat) and each reports its fastest run. ratio = Plinth s / peer s. AUCs are on the test
 # rows: Plinth's from its own evaluation code, the peer's from roc_auc_score.
 #
-# Needs Debian's python3-pandas and python3-sklearn for /usr/bin/python3. LINEAR_BENCH_BIN=
+# Needs Debian's python3-pandas and python3-sklearn for /usr/bin/python3 (installed here with
+# apt-get if missing, which needs root). LINEAR_BENCH_BIN=
 # /path/to/linear_bench skips the build. Under a minute on 2 cores. Temp files are removed on exit.
 set -euo pipefail
 
@@ -55,9 +56,12 @@ peer="${repo}/bench/linear_peer.py"
 csv="${repo}/examples/data/lending_club.csv"
 
 if ! "${python}" -c 'import pandas, sklearn' 2>/dev/null; then
-  echo "linear_bench.sh: ${python} lacks pandas or sklearn; run:" \
-    "apt-get install -y python3-pandas python3-sklearn" >&2
-  exit 1
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "linear_bench.sh: ${python} lacks pandas or sklearn; run:" \
+      "apt-get install -y python3-pandas python3-sklearn" >&2
+    exit 1
+  fi
+  apt-get install -y -qq python3-pandas python3-sklearn >/dev/null
 fi
 if [[ -z "${bin}" ]]; then
   if [[ ! -f "${build}/build.ninja" ]]; then

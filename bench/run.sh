@@ -34,5 +34,14 @@ echo
 echo "## XGBoost training against the Python peer"
 bench/train_bench.sh
 echo
+echo "## Logistic regression and the scorecard against scikit-learn"
+bench/linear_bench.sh
+echo
+echo "## Per-step overhead of plinth run"
+bench/pipeline_bench.sh
+echo
+echo "## Tuning with trials in parallel processes"
+bench/tune_bench.sh
+echo
 echo "## Fuzzing the parsers (JSON bodies, audit exports, expressions, feature definitions), 60 s each"
 scripts/fuzz.sh 60
