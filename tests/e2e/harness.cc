@@ -129,12 +129,21 @@ CommandResult RunPlinth(const std::vector<std::string>& args, const RunOptions& 
   std::string* sinks[2] = {&result.out, &result.err};
   int open_fds = 2;
   char buf[65536];
+  bool interrupted = false;
   while (open_fds > 0) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) {
       result.timed_out = true;
       ::kill(pid, SIGKILL);
       break;
+    }
+    if (options.interrupt_when && !interrupted) {
+      if (options.interrupt_when()) {
+        ::kill(pid, options.interrupt_signal);
+        interrupted = true;
+      } else {
+        left = std::min(left, std::chrono::milliseconds(20));
+      }
     }
     int n = ::poll(fds, 2, static_cast<int>(left.count()));
     if (n < 0 && errno == EINTR) continue;

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -44,6 +45,10 @@ struct RunOptions {
   // Working folder of the child; "/" by default, so no ./.plinth is ever picked up by accident.
   std::string cwd = "/";
   std::chrono::milliseconds timeout{30000};
+  // When set, polled while the command runs; the first time it returns true the command gets
+  // `interrupt_signal` (as a user's Ctrl-C would send).
+  std::function<bool()> interrupt_when;
+  int interrupt_signal = SIGINT;
 };
 
 // Runs `plinth ARGS...`; stdin is /dev/null. A child still running at the timeout is killed.

@@ -169,6 +169,51 @@ steps:
   EXPECT_EQ(steps["nap"]["state"], "succeeded");
 }
 
+TEST_P(PipelineE2eTest, CtrlCCancelsCleanly) {
+  std::string dir = work_ / "cancel";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/plinth.json") << R"({"project": "credit"})";
+  std::ofstream(dir + "/environments.yaml")
+      << "environments:\n  - name: shell\n    description: sh\n    version: \"1\"\n";
+  std::string marker = dir + "/started";
+  std::ofstream(dir + "/pipeline.yaml") << R"(name: cancel
+steps:
+  - name: first
+    run: [sh, -c, "echo ok > $0", "${outputs.out}"]
+    environment: shell
+    outputs: [out]
+  - name: long
+    run: [sh, -c, "touch $0 && sleep 60 && cp $1 $2", ")" +
+                                               marker + R"(", "${steps.first.outputs.out}",
+          "${outputs.out}"]
+    environment: shell
+    outputs: [out]
+    cache: false
+  - name: after
+    run: [sh, -c, "cp $0 $1", "${steps.long.outputs.out}", "${outputs.out}"]
+    environment: shell
+    outputs: [out]
+)";
+  RunOptions options;
+  options.timeout = std::chrono::seconds(40);
+  options.interrupt_when = [&] { return std::filesystem::exists(marker); };
+  CommandResult cancelled = cli_->Run(dana_, {"--json", "run", dir + "/pipeline.yaml"}, options);
+  ASSERT_FALSE(cancelled.timed_out) << cancelled.Describe();  // well before the sleep's 60 s
+  EXPECT_NE(cancelled.exit_code, 0) << cancelled.Describe();
+  Json run = cancelled.OutJson();
+  EXPECT_EQ(run["state"], "cancelled") << cancelled.Describe();
+  auto steps = Steps(run);
+  EXPECT_EQ(steps["first"]["state"], "succeeded");
+  EXPECT_EQ(steps["long"]["state"], "cancelled");
+  EXPECT_EQ(steps["after"]["state"], "cancelled");
+  // Recorded as such: the pipeline run cancelled, its tracked run KILLED.
+  std::string id = run["run_id"];
+  CommandResult shown = cli_->RunJson(dana_, {"pipelines", "show", id});
+  EXPECT_EQ(shown.OutJson()["state"], "cancelled") << shown.Describe();
+  CommandResult tracked = cli_->RunJson(dana_, {"runs", "show", id});
+  EXPECT_EQ(tracked.OutJson()["status"], "KILLED") << tracked.Describe();
+}
+
 TEST_P(PipelineE2eTest, BadSpecsAndParametersGetPositionedErrors) {
   std::string dir = NewCreditRisk();
   std::string text;
