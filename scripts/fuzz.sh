@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang 14 (ASan + UBSan) into build-fuzz/ and runs each for
-# SECONDS (default 60) on a corpus in build-fuzz/corpus/. Exits non-zero on the first crash.
+# SECONDS (default 60) on a corpus in build-fuzz/corpus/ (starting from fuzz/seeds/NAME where there
+# is one). Exits non-zero on the first crash.
 #   scripts/fuzz.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,10 +16,14 @@ if [ -n "${missing:-}" ]; then
 fi
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DPLINTH_BUILD_FUZZERS=ON -DPLINTH_BUILD_TESTS=OFF -DPLINTH_BUILD_BENCH=OFF >/dev/null
-ninja -C build-fuzz -j "$(nproc)" json_fuzzer audit_export_fuzzer expr_fuzzer feature_def_fuzzer
-for f in json_fuzzer audit_export_fuzzer expr_fuzzer feature_def_fuzzer; do
+ninja -C build-fuzz -j "$(nproc)" json_fuzzer audit_export_fuzzer expr_fuzzer feature_def_fuzzer pipeline_spec_fuzzer \
+  tuning_spec_fuzzer model_manifest_fuzzer
+for f in json_fuzzer audit_export_fuzzer expr_fuzzer feature_def_fuzzer pipeline_spec_fuzzer \
+  tuning_spec_fuzzer model_manifest_fuzzer; do
   mkdir -p "build-fuzz/corpus/$f"
   echo "== $f: ${seconds}s =="
+  seeds=()
+  [ -d "fuzz/seeds/$f" ] && seeds=("fuzz/seeds/$f")  # read-only starting points
   "build-fuzz/fuzz/$f" -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 \
-    "build-fuzz/corpus/$f" 2>&1 | tail -5
+    "build-fuzz/corpus/$f" "${seeds[@]}" 2>&1 | tail -5
 done
