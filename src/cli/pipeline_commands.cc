@@ -100,7 +100,7 @@ class LiveView {
     auto now = std::chrono::steady_clock::now();
     if (e.kind == EventKind::kStepPending) {
       order_.push_back(e.step);
-      steps_[e.step] = Line{"pending", 0, "", now, now};
+      steps_[e.step] = Line{"pending", 0, ""};
       return;
     }
     if (e.step.empty()) return;
@@ -109,7 +109,7 @@ class LiveView {
     switch (e.kind) {
       case EventKind::kStepStarted:
         line.state = e.attempt > 1 ? "retry " + std::to_string(e.attempt) : "running";
-        line.started = now;
+        line.started_micros = e.time_micros;
         line.message.clear();
         break;
       case EventKind::kStepProgress:
@@ -124,19 +124,19 @@ class LiveView {
       case EventKind::kStepCached:
         line.state = e.resumed ? "cached (resumed)" : "cached";
         line.message = MetricText(e.metrics);
-        line.finished = now;
+        line.finished_micros = e.time_micros;
         line.done = true;
         break;
       case EventKind::kStepSucceeded:
         line.state = "done";
         line.message = MetricText(e.metrics);
-        line.finished = now;
+        line.finished_micros = e.time_micros;
         line.done = true;
         break;
       case EventKind::kStepFailed:
         line.state = "FAILED";
         line.message = std::string(e.status.message()).substr(0, 200);
-        line.finished = now;
+        line.finished_micros = e.time_micros;
         line.done = true;
         break;
       case EventKind::kStepRetrying:
@@ -160,7 +160,7 @@ class LiveView {
       if (!changed && now - last_draw_ < std::chrono::milliseconds(100)) return;
       Draw(now);
     } else if (changed) {
-      std::cerr << "  " << Render(e.step, line, now) << "\n";
+      std::cerr << "  " << Render(e.step, line) << "\n";
     }
   }
 
@@ -175,12 +175,12 @@ class LiveView {
     std::string state;
     double progress = 0;
     std::string message;
-    std::chrono::steady_clock::time_point started, finished;
+    // The executor's times of the events (the view may see an event a little later).
+    int64_t started_micros = 0, finished_micros = 0;
     bool done = false;
   };
 
-  std::string Render(const std::string& name, const Line& line,
-                     std::chrono::steady_clock::time_point now) const {
+  std::string Render(const std::string& name, const Line& line) const {
     std::string icon = line.state == "done"                 ? "\u2714"
                        : line.state.rfind("cached", 0) == 0 ? "\u21bb"
                        : line.state == "FAILED"             ? "\u2718"
@@ -194,9 +194,12 @@ class LiveView {
     if (tty_ && (line.state == "running" || line.state.rfind("retry", 0) == 0)) {
       int filled = static_cast<int>(std::lround(line.progress * 20));
       out += "[" + std::string(filled, '#') + std::string(20 - filled, '.') + "] ";
-      out += Seconds(std::chrono::duration<double>(now - line.started).count()) + " ";
+      const int64_t now_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+      out += Seconds(std::max<int64_t>(0, now_micros - line.started_micros) / 1e6) + " ";
     } else if (line.state == "done" || line.state == "FAILED") {
-      out += Seconds(std::chrono::duration<double>(line.finished - line.started).count()) + " ";
+      out += Seconds(std::max<int64_t>(0, line.finished_micros - line.started_micros) / 1e6) + " ";
     }
     return out + line.message;
   }
@@ -205,7 +208,7 @@ class LiveView {
     std::string frame;
     if (drawn_ > 0) frame += "\x1b[" + std::to_string(drawn_) + "F";
     for (const auto& name : order_) {
-      frame += "\x1b[2K  " + Render(name, steps_[name], now).substr(0, 160) + "\n";
+      frame += "\x1b[2K  " + Render(name, steps_[name]).substr(0, 160) + "\n";
     }
     std::cerr << frame << std::flush;
     drawn_ = static_cast<int>(order_.size());
