@@ -291,7 +291,9 @@ TEST_F(PipelineRunnerTest, TrainsAndEvaluatesAModel) {
   // The manifest lists the model's inputs: every column but the target.
   Json shown = tp_->MustCall(dana_, "pipeline.show", {{"id", run->run_id}});
   for (const Json& step : shown["steps"]) {
-    if (step["step"] == "train") EXPECT_EQ(step["summary"]["features"], 3) << step.dump();
+    if (step["step"] == "train") {
+      EXPECT_EQ(step["summary"]["features"], 3) << step.dump();
+    }
   }
   // The trained model is the same bytes on a second, uncached run (deterministic training).
   PipelineRunOptions no_cache;
