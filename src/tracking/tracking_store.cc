@@ -180,6 +180,25 @@ bool AtLeastAsLate(const MetricPoint& a, const MetricPoint& b) {
   return a.step > b.step || (a.step == b.step && a.time >= b.time);
 }
 
+// "INSERT INTO <table> (run_id, experiment_id, key, value) VALUES (?, ?, ?, ?), ..." for
+// items[begin, end) of one run, with their values appended to `values`.
+std::string KeyValueInsert(const char* table, const std::string& run_id,
+                           const std::string& experiment_id,
+                           const std::vector<const KeyValue*>& items, size_t begin, size_t end,
+                           std::vector<SqlValue>* values) {
+  std::string sql =
+      std::string("INSERT INTO ") + table + " (run_id, experiment_id, key, value) VALUES ";
+  values->reserve(values->size() + (end - begin) * 4);
+  for (size_t i = begin; i < end; ++i) {
+    sql += i == begin ? "(?, ?, ?, ?)" : ", (?, ?, ?, ?)";
+    values->emplace_back(run_id);
+    values->emplace_back(experiment_id);
+    values->emplace_back(items[i]->key);
+    values->emplace_back(items[i]->value);
+  }
+  return sql;
+}
+
 }  // namespace
 
 namespace tracking_internal {
@@ -555,17 +574,10 @@ Status TrackingStore::LogBatch(Transaction& tx, const std::string& run_id,
   // Params: insert what is new, then compare what was already there.
   for (size_t begin = 0; begin < unique_params.size(); begin += kRowsPerStatement) {
     const size_t end = std::min(unique_params.size(), begin + kRowsPerStatement);
-    std::string sql = "INSERT INTO run_params (run_id, experiment_id, key, value) VALUES ";
     std::vector<SqlValue> values;
-    values.reserve((end - begin) * 4);
-    for (size_t i = begin; i < end; ++i) {
-      sql += i == begin ? "(?, ?, ?, ?)" : ", (?, ?, ?, ?)";
-      values.emplace_back(run_id);
-      values.emplace_back(experiment_id);
-      values.emplace_back(unique_params[i]->key);
-      values.emplace_back(unique_params[i]->value);
-    }
-    sql += " ON CONFLICT (run_id, key) DO NOTHING";
+    const std::string sql =
+        KeyValueInsert("run_params", run_id, experiment_id, unique_params, begin, end, &values) +
+        " ON CONFLICT (run_id, key) DO NOTHING";
     ASSIGN_OR_RETURN(QueryResult inserted, tx.Query(sql, values));
     if (inserted.rows_affected == static_cast<int64_t>(end - begin)) continue;
     std::vector<SqlValue> keys{run_id};
@@ -641,17 +653,10 @@ Status TrackingStore::LogBatch(Transaction& tx, const std::string& run_id,
   // Tags: the last value wins.
   for (size_t begin = 0; begin < unique_tags.size(); begin += kRowsPerStatement) {
     const size_t end = std::min(unique_tags.size(), begin + kRowsPerStatement);
-    std::string sql = "INSERT INTO run_tags (run_id, experiment_id, key, value) VALUES ";
     std::vector<SqlValue> values;
-    values.reserve((end - begin) * 4);
-    for (size_t i = begin; i < end; ++i) {
-      sql += i == begin ? "(?, ?, ?, ?)" : ", (?, ?, ?, ?)";
-      values.emplace_back(run_id);
-      values.emplace_back(experiment_id);
-      values.emplace_back(unique_tags[i]->key);
-      values.emplace_back(unique_tags[i]->value);
-    }
-    sql += " ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value";
+    const std::string sql =
+        KeyValueInsert("run_tags", run_id, experiment_id, unique_tags, begin, end, &values) +
+        " ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value";
     RETURN_IF_ERROR(tx.Execute(sql, values));
   }
   return absl::OkStatus();
