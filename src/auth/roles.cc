@@ -71,6 +71,16 @@ std::string PermissionName(Permission permission) {
       return "feature.materialize";
     case Permission::kRunWrite:
       return "run.write";
+    case Permission::kModelRegister:
+      return "model.register";
+    case Permission::kModelValidate:
+      return "model.validate";
+    case Permission::kModelApprove:
+      return "model.approve";
+    case Permission::kModelPromote:
+      return "model.promote";
+    case Permission::kPolicyManage:
+      return "policy.manage";
   }
   return "unknown";
 }
@@ -99,6 +109,21 @@ bool RoleGrants(Role role, Permission permission) {
       return role == Role::kAdmin;
     case Permission::kAuditRead:
       return role == Role::kAuditor || role == Role::kAdmin;
+    case Permission::kModelRegister:
+      return role == Role::kDataScientist;
+    // Second line and model owners: each role plays one part, and the platform refuses the
+    // author of a version and anyone who already played the other part (four eyes).
+    case Permission::kModelValidate:
+      return role == Role::kValidator;
+    case Permission::kModelApprove:
+      return role == Role::kApprover;
+    // Promotion only carries out what the approvals allow, so the model's owner, its approver or
+    // the deployer may run it.
+    case Permission::kModelPromote:
+      return role == Role::kDataScientist || role == Role::kApprover || role == Role::kDeployer;
+    // Policies are the platform's rules: set by its administrators, who cannot approve models.
+    case Permission::kPolicyManage:
+      return role == Role::kAdmin;
   }
   return false;
 }

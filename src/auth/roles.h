@@ -27,6 +27,11 @@ enum class Permission {
   kFeatureWrite,        // apply feature definitions and build training sets
   kFeatureMaterialize,  // fill the online store from feature views
   kRunWrite,            // start tracked runs and log their params, metrics, tags, artifacts
+  kModelRegister,       // register model versions, set aliases, request and withdraw approvals
+  kModelValidate,       // sign off (or reject) a model version as its independent validator
+  kModelApprove,        // approve (or reject) a model version for a stage
+  kModelPromote,        // move an approved version to its stage
+  kPolicyManage,        // apply governance policies
 };
 
 // "viewer", "data-scientist", ... as users type them.

@@ -365,6 +365,7 @@ int RunCli(int argc, char** argv) {
   AddFeatureCommands(&registrar);
   AddRunCommands(&registrar);
   AddPipelineCommands(&registrar, argv);
+  AddModelCommands(&registrar);
 
   // server
   std::string listen = "127.0.0.1:8080";

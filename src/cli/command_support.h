@@ -69,6 +69,12 @@ void AddRunCommands(CommandRegistrar* r);
 // `plinth run`, `plinth pipelines ...` and `plinth new` (pipeline_commands.cc). `argv` is the
 // process's, for re-executing with the OpenMP wait policy training needs.
 void AddPipelineCommands(CommandRegistrar* r, char** argv);
+// `plinth models ...`, `plinth policy ...`, `plinth card`, `plinth report` (model_commands.cc).
+void AddModelCommands(CommandRegistrar* r);
+// `plinth lineage NAME@VERSION`: a model version's lineage document (dot, svg or json) to `out`
+// (standard output when empty).
+Status FetchModelLineage(const GlobalOptions& g, const std::string& project, const std::string& ref,
+                    const std::string& format, const std::string& out);
 
 }  // namespace plinth
 

@@ -20,7 +20,8 @@ namespace plinth {
 namespace {
 
 struct FeatureOptions {
-  std::string file, project, name, service, spine, spine_name, timestamp, out, until, entity, ref;
+  std::string file, project, name, service, spine, spine_name, timestamp, out, until, entity, ref,
+      format;
   bool dry_run = false;
   bool include_equal = false;
 };
@@ -358,13 +359,23 @@ void AddFeatureCommands(CommandRegistrar* r) {
       r->app().add_subcommand("lineage", "What an object was made from and what was made from it");
   lineage
       ->add_option("REF", o->ref,
-                   "dataset/NAME[@VERSION], feature_view/NAME[@VERSION], training_set/ID or "
-                   "validation/ID")
+                   "a model version NAME@VERSION, or dataset/NAME[@VERSION], "
+                   "feature_view/NAME[@VERSION], training_set/ID or validation/ID")
       ->required();
-  lineage->add_option("--project", o->project, "project")->required();
-  r->On(lineage, [o, g] {
-    return CallAndPrint(*g, "lineage.show", {{"project", o->project}, {"ref", o->ref}},
-                        PrintLineage);
+  lineage->add_option("--project", o->project, "project (default: PLINTH_PROJECT)");
+  lineage->add_option("--format", o->format, "for a model version: svg (default), dot or json")
+      ->check(CLI::IsMember({"svg", "dot", "json"}));
+  lineage->add_option("--out", o->out, "for a model version: write to this file");
+  r->On(lineage, [o, g]() -> Status {
+    std::string project = o->project.empty() ? EnvOr("PLINTH_PROJECT", "") : o->project;
+    // A model version's lineage is a document drawn by the platform (raw data to deployment).
+    if (o->ref.find('/') == std::string::npos) {
+      return FetchModelLineage(*g, project, o->ref, o->format, o->out);
+    }
+    if (project.empty()) {
+      return absl::InvalidArgumentError("which project? pass --project or set PLINTH_PROJECT");
+    }
+    return CallAndPrint(*g, "lineage.show", {{"project", project}, {"ref", o->ref}}, PrintLineage);
   });
 }
 

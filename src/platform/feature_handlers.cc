@@ -850,6 +850,13 @@ StatusOr<Json> LineageShow(OpContext& ctx, const Json& req) {
     ASSIGN_OR_RETURN(const FeatureViewDef* view, RequireView(*current.repo, p, ref.substr(13)));
     ref = ViewRef(view->name, current.ViewVersionOf(view->name));
   }
+  ASSIGN_OR_RETURN(Json graph, LineageGraph(ctx, p, ref));
+  return Json{{"project", p.name}, {"ref", ref}, {"nodes", graph["nodes"]}, {"edges", graph["edges"]}};
+}
+
+}  // namespace
+
+StatusOr<Json> LineageGraph(OpContext& ctx, const Project& p, const std::string& ref) {
   // Validation results are edges of their own table; the rest are lineage_edges.
   auto neighbours = [&](const std::string& node, bool upstream) -> StatusOr<std::vector<Json>> {
     std::vector<Json> out;
@@ -913,10 +920,8 @@ StatusOr<Json> LineageShow(OpContext& ctx, const Json& req) {
       }
     }
   }
-  return Json{{"project", p.name}, {"ref", ref}, {"nodes", nodes}, {"edges", edges}};
+  return Json{{"nodes", nodes}, {"edges", edges}};
 }
-
-}  // namespace
 
 void AddFeatureHandlers(HandlerMap* handlers) {
   (*handlers)["features.apply"] = FeaturesApply;

@@ -53,6 +53,10 @@ StatusOr<Project> AuthorizeProject(Transaction& tx, const IdentityStore& identit
 // RFC 3339 time, or null.
 Json TimeOrNull(const std::optional<int64_t>& micros);
 
+// The lineage graph around `ref` (lineage.show's walk, upstream and downstream):
+// {"nodes": [{ref, kind}], "edges": [{from, to, relation}]}.
+StatusOr<Json> LineageGraph(OpContext& ctx, const Project& p, const std::string& ref);
+
 // Handlers of the kernel's operations (identity, artifacts, audit).
 void AddKernelHandlers(HandlerMap* handlers);
 // Handlers of the data set operations (data_handlers.cc).

@@ -12,6 +12,7 @@
 #include "core/ids.h"
 #include "core/random.h"
 #include "core/sha256.h"
+#include "platform/model_registry.h"
 #include "platform/operation_context.h"
 
 namespace plinth {
@@ -25,6 +26,9 @@ const HandlerMap& Handlers() {
     AddFeatureHandlers(map);
     AddTrackingHandlers(map);
     AddPipelineHandlers(map);
+    AddRegistryHandlers(map);
+    AddApprovalHandlers(map);
+    AddPolicyHandlers(map);
     return map;
   }();
   return *handlers;

@@ -1,7 +1,7 @@
 // The built-in pipeline step types (docs/pipelines.md, "Built-in step types"): ingest, validate,
-// features, split, train, tune and evaluate. They run where the pipeline runs and reach the
-// platform only through a PlatformClient, so a pipeline behaves the same in process and against
-// a server. Later capabilities (explain, fairness, register, deploy) add their types beside these.
+// features, split, train, tune, evaluate, explain and fairness. They run where the pipeline runs
+// and reach the platform only through a PlatformClient, so a pipeline behaves the same in process
+// and against a server. Later capabilities (register, deploy) add their types beside these.
 #ifndef PLINTH_STEPS_BUILTIN_STEPS_H_
 #define PLINTH_STEPS_BUILTIN_STEPS_H_
 
@@ -29,9 +29,13 @@ struct StepEnvironment {
 
 Status RegisterBuiltinSteps(pipeline::StepRegistry* registry, std::shared_ptr<StepEnvironment> env);
 
-// Each family registers its own types (data_steps.cc, model_steps.cc).
+// Each family registers its own types (data_steps.cc, model_steps.cc, explain_steps.cc).
 Status RegisterDataSteps(pipeline::StepRegistry* registry, std::shared_ptr<StepEnvironment> env);
 Status RegisterModelSteps(pipeline::StepRegistry* registry, std::shared_ptr<StepEnvironment> env);
+// explain and fairness (explain_steps.cc).
+Status RegisterExplainSteps(pipeline::StepRegistry* registry, std::shared_ptr<StepEnvironment> env);
+// register and card (registry_steps.cc).
+Status RegisterRegistrySteps(pipeline::StepRegistry* registry, std::shared_ptr<StepEnvironment> env);
 
 }  // namespace plinth
 

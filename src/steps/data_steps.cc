@@ -275,6 +275,8 @@ Status RegisterBuiltinSteps(pipeline::StepRegistry* registry,
                             std::shared_ptr<StepEnvironment> env) {
   RETURN_IF_ERROR(RegisterDataSteps(registry, env));
   RETURN_IF_ERROR(RegisterModelSteps(registry, env));
+  RETURN_IF_ERROR(RegisterExplainSteps(registry, env));
+  RETURN_IF_ERROR(RegisterRegistrySteps(registry, env));
   return absl::OkStatus();
 }
 

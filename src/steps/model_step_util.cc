@@ -79,12 +79,23 @@ StatusOr<Json> ExcludeProtectedAttributes(const pipeline::StepContext& ctx,
   }
   const std::string ref_text = "dataset/" + name + "@" + version;
   return Json{{"dataset", ref_text},
+              {"name", name},
+              {"version", version},
               {"excluded_protected", protected_columns},
               {"lineage", Json::array({{{"ref", ref_text}, {"relation", "input"}}})}};
 }
 
-TrainOptions StepTrainOptions(const pipeline::StepContext& ctx, const StepEnvironment& env) {
+TrainOptions StepTrainOptions(const pipeline::StepContext& ctx, const StepEnvironment& env,
+                              const Json& governed) {
   TrainOptions options;
+  // The data set the rows came from, in the manifest's lineage (what the registry's evidence and
+  // the provenance attestation name).
+  if (governed.is_object() && governed.contains("name")) {
+    const std::string version = governed["version"].get<std::string>();
+    options.lineage.datasets.push_back(
+        {governed["name"].get<std::string>(), version,
+         version.rfind("sha256:", 0) == 0 ? version : "sha256:" + version});
+  }
   options.progress = [&ctx](double f, std::string_view message) { ctx.Progress(f, message); };
   options.cancelled = [&ctx] { return ctx.cancelled(); };
   options.run_id = env.run_id;

@@ -26,7 +26,8 @@ StatusOr<TrainSpec> TrainSpecFromJson(const pipeline::StepContext& ctx, const Js
 StatusOr<Json> ExcludeProtectedAttributes(const pipeline::StepContext& ctx,
                                           const StepEnvironment& env, TrainSpec* spec);
 // Progress and cancellation of the step, its run and step names.
-TrainOptions StepTrainOptions(const pipeline::StepContext& ctx, const StepEnvironment& env);
+TrainOptions StepTrainOptions(const pipeline::StepContext& ctx, const StepEnvironment& env,
+                              const Json& governed = Json());
 // Writes the package as the outputs `manifest` and `model` (its one model file).
 Status WritePackageOutputs(const pipeline::StepContext& ctx, const ModelPackage& package,
                            pipeline::StepResult* result);

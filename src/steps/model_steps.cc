@@ -24,7 +24,7 @@ StepType TrainStep(std::shared_ptr<StepEnvironment> env) {
   StepType t;
   t.name = "train";
   t.description = "train a model (xgboost, logistic or scorecard) into a model package";
-  t.version = "1";
+  t.version = "2";  // 2: the manifest names the data set the rows came from
   t.with = TrainSpecWithKeys();
   t.outputs = {{"manifest", "the model package's manifest.json"},
                {"model", "the model package's model file"},
@@ -34,7 +34,7 @@ StepType TrainStep(std::shared_ptr<StepEnvironment> env) {
     ASSIGN_OR_RETURN(Json governed, ExcludeProtectedAttributes(ctx, *env, &spec));
     ASSIGN_OR_RETURN(Table train, ReadTableInput(ctx, "train"));
     ctx.Log("training " + spec.kind + " on " + std::to_string(train.num_rows()) + " rows");
-    TrainOptions options = StepTrainOptions(ctx, *env);
+    TrainOptions options = StepTrainOptions(ctx, *env, governed);
     ASSIGN_OR_RETURN(TrainedModel trained, TrainModel(spec, train, options));
     StepResult result;
     RETURN_IF_ERROR(WritePackageOutputs(ctx, trained.package, &result));

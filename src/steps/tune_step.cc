@@ -173,6 +173,7 @@ class ChildRuns {
 StepType TuneStep(std::shared_ptr<StepEnvironment> env) {
   StepType t;
   t.name = "tune";
+  t.version = "2";  // 2: the manifest names the data set the rows came from
   t.description = "search a model's parameters within guardrails, trials in parallel processes";
   t.with = TrainSpecWithKeys();
   t.with.push_back({"space", ValueType::kAny, true, Json(),
@@ -264,7 +265,7 @@ StepType TuneStep(std::shared_ptr<StepEnvironment> env) {
     ASSIGN_OR_RETURN(Table train, ReadTableInput(ctx, "train"));
     ctx.Progress(0.95, "training the chosen trial on every row");
     ASSIGN_OR_RETURN(TrainedModel trained,
-                     TrainModel(final_spec, train, StepTrainOptions(ctx, *env)));
+                     TrainModel(final_spec, train, StepTrainOptions(ctx, *env, governed)));
     RETURN_IF_ERROR(WritePackageOutputs(ctx, trained.package, &out));
     int failed = 0;
     for (const auto& r : result.trials) failed += r.state != tune::TrialState::kSucceeded;

@@ -194,6 +194,71 @@ const std::vector<Migration>& SchemaMigrations() {
            "time)",
            "DROP INDEX run_metrics_history",
        }},
+      {8,
+       "model registry and governance: registered models, versions, aliases, stage history, "
+       "approval requests and decisions, attestations, policies and their decisions",
+       {
+           // A registered model: its governance metadata. risk_tier 1 (high) to 3 (low).
+           "CREATE TABLE registered_models (project_id TEXT NOT NULL REFERENCES projects(id), "
+           "name TEXT NOT NULL, owner TEXT NOT NULL, description TEXT NOT NULL, "
+           "risk_tier BIGINT NOT NULL, intended_use TEXT NOT NULL, limitations TEXT NOT NULL, "
+           "regulatory_scope_json TEXT NOT NULL, created_by TEXT NOT NULL, "
+           "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (project_id, name))",
+           // A version: the package's files by artifact digest (files_json, manifest.json
+           // included; digest is manifest.json's), where it came from, its evidence (artifact
+           // digests of evaluation, explanations, fairness), the import scan, the current stage
+           // and the generated documents.
+           "CREATE TABLE model_versions (project_id TEXT NOT NULL, name TEXT NOT NULL, "
+           "version BIGINT NOT NULL, digest TEXT NOT NULL, kind TEXT NOT NULL, "
+           "source TEXT NOT NULL, run_id TEXT NOT NULL, author TEXT NOT NULL, "
+           "registered_by TEXT NOT NULL, created_at BIGINT NOT NULL, stage TEXT NOT NULL, "
+           "files_json TEXT NOT NULL, manifest_json TEXT NOT NULL, evidence_json TEXT NOT NULL, "
+           "scan_json TEXT NOT NULL, documents_json TEXT NOT NULL, "
+           "PRIMARY KEY (project_id, name, version), "
+           "FOREIGN KEY (project_id, name) REFERENCES registered_models(project_id, name))",
+           "CREATE INDEX model_versions_stage ON model_versions(project_id, stage)",
+           "CREATE TABLE model_aliases (project_id TEXT NOT NULL, name TEXT NOT NULL, "
+           "alias TEXT NOT NULL, version BIGINT NOT NULL, set_by TEXT NOT NULL, "
+           "set_at BIGINT NOT NULL, PRIMARY KEY (project_id, name, alias))",
+           // Every stage change, so "what was in production at time T" is a query.
+           "CREATE TABLE model_stage_history (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, "
+           "name TEXT NOT NULL, version BIGINT NOT NULL, from_stage TEXT NOT NULL, "
+           "to_stage TEXT NOT NULL, at BIGINT NOT NULL, by_user TEXT NOT NULL, "
+           "request_id TEXT NOT NULL, attestation_digest TEXT NOT NULL)",
+           "CREATE INDEX model_stage_history_model ON model_stage_history(project_id, name, at)",
+           // Approval requests are bound to the version's digest and the target stage; state:
+           // open, rejected, withdrawn or promoted.
+           "CREATE TABLE approval_requests (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, "
+           "name TEXT NOT NULL, version BIGINT NOT NULL, digest TEXT NOT NULL, "
+           "stage TEXT NOT NULL, requested_by TEXT NOT NULL, requested_at BIGINT NOT NULL, "
+           "state TEXT NOT NULL, closed_at BIGINT, closed_by TEXT NOT NULL, reason TEXT NOT NULL)",
+           "CREATE INDEX approval_requests_version ON approval_requests(project_id, name, version)",
+           // decision: validate, approve or reject; role is the part the actor played.
+           "CREATE TABLE approval_decisions (id TEXT PRIMARY KEY, request_id TEXT NOT NULL "
+           "REFERENCES approval_requests(id), decision TEXT NOT NULL, actor TEXT NOT NULL, "
+           "token_id TEXT NOT NULL, role TEXT NOT NULL, at BIGINT NOT NULL, "
+           "comment TEXT NOT NULL, digest TEXT NOT NULL, stage TEXT NOT NULL, "
+           "policy_decision_digest TEXT NOT NULL, attestation_digest TEXT NOT NULL)",
+           "CREATE INDEX approval_decisions_request ON approval_decisions(request_id, at)",
+           // Signed envelopes (artifacts) per version: provenance at registration, one per
+           // approval decision and promotion.
+           "CREATE TABLE model_attestations (digest TEXT NOT NULL, project_id TEXT NOT NULL, "
+           "name TEXT NOT NULL, version BIGINT NOT NULL, predicate_type TEXT NOT NULL, "
+           "subject TEXT NOT NULL, created_at BIGINT NOT NULL, "
+           "PRIMARY KEY (project_id, name, version, digest))",
+           // Policies per project; each apply of a changed policy adds a row (highest seq is
+           // current).
+           "CREATE TABLE policies (project_id TEXT NOT NULL REFERENCES projects(id), "
+           "name TEXT NOT NULL, seq BIGINT NOT NULL, digest TEXT NOT NULL, "
+           "policy_json TEXT NOT NULL, source TEXT NOT NULL, applied_by TEXT NOT NULL, "
+           "applied_at BIGINT NOT NULL, PRIMARY KEY (project_id, name, seq))",
+           "CREATE TABLE policy_decisions (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, "
+           "name TEXT NOT NULL, version BIGINT NOT NULL, gate TEXT NOT NULL, "
+           "decision_json TEXT NOT NULL, digest TEXT NOT NULL, passed BIGINT NOT NULL, "
+           "at BIGINT NOT NULL, by_user TEXT NOT NULL)",
+           "CREATE INDEX policy_decisions_version ON policy_decisions(project_id, name, version, "
+           "gate, at)",
+       }},
   };
   return *migrations;
 }

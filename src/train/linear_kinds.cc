@@ -1,5 +1,6 @@
 #include "train/linear_kinds.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "train/logistic.h"
@@ -67,6 +68,34 @@ class LogisticScorer : public Scorer {
     m.feature_names = spec_.OutputNames();
     ASSIGN_OR_RETURN(std::vector<float> p, model_.Predict(m));
     return static_cast<double>(p.at(0));
+  }
+
+  StatusOr<std::vector<double>> PredictMargin(const Table& table) const override {
+    RETURN_IF_ERROR(CheckInputs(table));
+    ASSIGN_OR_RETURN(Matrix matrix, spec_.Apply(table));
+    return model_.Logits(matrix);
+  }
+
+  // Mean-centred (see model_package.h): the model's own contributions per encoded column, summed
+  // over the columns each raw input expands to.
+  StatusOr<plinth::Contributions> Contributions(const Table& table) const override {
+    RETURN_IF_ERROR(CheckInputs(table));
+    ASSIGN_OR_RETURN(Matrix matrix, spec_.Apply(table));
+    ASSIGN_OR_RETURN(LinearContributions linear, model_.Contributions(matrix));
+    const size_t inputs = spec_.features().size();
+    plinth::Contributions out;
+    out.method = "linear_exact";
+    out.rows = linear.rows;
+    out.values.assign(linear.rows * inputs, 0.0);
+    out.bias.assign(linear.rows, linear.bias);
+    size_t k = 0;
+    for (size_t f = 0; f < inputs; ++f) {
+      out.features.push_back(spec_.features()[f].column);
+      for (size_t o = 0; o < spec_.features()[f].num_outputs(); ++o, ++k) {
+        for (size_t r = 0; r < linear.rows; ++r) out.values[r * inputs + f] += linear.at(r, k);
+      }
+    }
+    return out;
   }
 
  private:
@@ -154,6 +183,39 @@ class ScorecardScorer : public Scorer {
     ASSIGN_OR_RETURN(std::vector<double> score, card_.Score(table));
     return std::map<std::string, std::vector<double>>{{manifest().outputs.at(0).name, p},
                                                       {"score", score}};
+  }
+
+  StatusOr<std::vector<double>> PredictMargin(const Table& table) const override {
+    RETURN_IF_ERROR(CheckInputs(table));
+    return card_.Logits(table);
+  }
+
+  // beta_j * WoE per kept feature; the inputs the IV selection dropped keep 0.
+  StatusOr<plinth::Contributions> Contributions(const Table& table) const override {
+    RETURN_IF_ERROR(CheckInputs(table));
+    ASSIGN_OR_RETURN(ScorecardContributions card, card_.Contributions(table));
+    const std::vector<ModelInput>& inputs = manifest().inputs;
+    plinth::Contributions out;
+    out.method = "scorecard_exact";
+    for (const ModelInput& input : inputs) out.features.push_back(input.name);
+    out.rows = card.rows;
+    out.values.assign(card.rows * inputs.size(), 0.0);
+    out.points.assign(card.rows * inputs.size(), 0.0);
+    out.bias.assign(card.rows, card.intercept);
+    const size_t kept = card.features.size();
+    for (size_t j = 0; j < kept; ++j) {
+      auto it = std::find(out.features.begin(), out.features.end(), card.features[j]);
+      if (it == out.features.end()) {
+        return absl::InternalError("scorecard feature " + card.features[j] +
+                                   " is not a model input");
+      }
+      const size_t f = static_cast<size_t>(it - out.features.begin());
+      for (size_t r = 0; r < card.rows; ++r) {
+        out.values[r * inputs.size() + f] = card.log_odds[r * kept + j];
+        out.points[r * inputs.size() + f] = card.points[r * kept + j];
+      }
+    }
+    return out;
   }
 
  private:

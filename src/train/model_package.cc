@@ -192,6 +192,40 @@ class XgboostScorer : public Scorer {
     return static_cast<double>(scores.at(0));
   }
 
+  StatusOr<std::vector<double>> PredictMargin(const Table& table) const override {
+    RETURN_IF_ERROR(CheckInputs(table));
+    ASSIGN_OR_RETURN(Matrix matrix, spec_.Apply(table));
+    ASSIGN_OR_RETURN(std::vector<float> margins,
+                     model_.PredictMargin(matrix.values, matrix.rows, matrix.cols));
+    return std::vector<double>(margins.begin(), margins.end());
+  }
+
+  StatusOr<plinth::Contributions> Contributions(const Table& table) const override {
+    RETURN_IF_ERROR(CheckInputs(table));
+    ASSIGN_OR_RETURN(Matrix matrix, spec_.Apply(table));
+    ASSIGN_OR_RETURN(std::vector<float> shap,
+                     model_.PredictContributions(matrix.values, matrix.rows, matrix.cols));
+    // Encoded column k belongs to raw input source[k]: the spec's features are the manifest's
+    // inputs in order, each expanding to num_outputs() consecutive columns.
+    std::vector<size_t> source;
+    for (size_t f = 0; f < spec_.features().size(); ++f) {
+      source.insert(source.end(), spec_.features()[f].num_outputs(), f);
+    }
+    const size_t cols = matrix.cols, inputs = spec_.features().size();
+    plinth::Contributions out;
+    out.method = "tree_shap";
+    for (const FeatureSpec& f : spec_.features()) out.features.push_back(f.column);
+    out.rows = matrix.rows;
+    out.values.assign(matrix.rows * inputs, 0.0);
+    out.bias.resize(matrix.rows);
+    for (size_t r = 0; r < matrix.rows; ++r) {
+      const float* row = shap.data() + r * (cols + 1);
+      for (size_t k = 0; k < cols; ++k) out.values[r * inputs + source[k]] += row[k];
+      out.bias[r] = row[cols];
+    }
+    return out;
+  }
+
  private:
   PreprocessSpec spec_;
   XgboostModel model_;
@@ -806,6 +840,19 @@ StatusOr<std::map<std::string, std::vector<double>>> Scorer::PredictOutputs(
   std::map<std::string, std::vector<double>> out;
   out[manifest_.outputs.at(0).name] = std::move(primary);
   return out;
+}
+
+StatusOr<std::vector<double>> Scorer::PredictMargin(const Table& table) const {
+  ASSIGN_OR_RETURN(std::vector<double> out, PredictTable(table));
+  if (manifest_.task == ModelTask::kBinaryClassification) {
+    for (double& p : out) p = std::log(p) - std::log1p(-p);
+  }
+  return out;
+}
+
+StatusOr<Contributions> Scorer::Contributions(const Table& table) const {
+  return absl::UnimplementedError("model kind " + Quoted(kind()) +
+                                  " does not compute contributions");
 }
 
 Status Scorer::CheckInputs(const Table& table) const {

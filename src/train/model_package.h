@@ -226,6 +226,34 @@ StatusOr<ModelManifest> WriteModelPackage(const std::string& dir, ModelManifest 
 // entry that is not a regular file (a folder, a symlink) and NotFound if `dir` is not a folder.
 StatusOr<ModelPackage> ReadModelPackage(const std::string& dir);
 
+// Additive explanations of a model's margin, one value per row and raw input: for every row r,
+//     bias[r] + sum_j values[r * features.size() + j] == margin of row r
+// where the margin is the log-odds of the positive class for binary classification
+// (logit(probability)) and the prediction for regression (Scorer::PredictMargin). Exact for every
+// built-in kind, up to floating point (XGBoost computes in float: about 1e-6):
+//   xgboost    TreeSHAP (XGBoost's exact path-dependent SHAP values, prediction type 2), summed
+//              over the encoded columns a raw input expands to (a one-hot column's levels). A
+//              feature no tree splits on gets exactly 0. bias: the expected margin over the
+//              training data as the trees record it (the same for every row).
+//   logistic   mean-centred: coefficient_k * (x_k - mean_k) summed over the input's encoded
+//              columns k (0 for a missing cell, which the model imputes with the mean); bias the
+//              log-odds of the average training row (LinearContributions in logistic.h), the SHAP
+//              values of a linear model with independent features.
+//   scorecard  beta_j * WoE(bin of the row) per kept feature, 0 for a feature the IV selection
+//              dropped; bias the regression's intercept alpha. `points` holds the row's points
+//              per feature as in the points table (they add up to the score).
+// The struct shares its name with Scorer's method; inside a class derived from Scorer write
+// plinth::Contributions.
+struct Contributions {
+  std::string method;                 // "tree_shap", "linear_exact" or "scorecard_exact"
+  std::vector<std::string> features;  // the raw inputs, in the manifest's order
+  size_t rows = 0;
+  std::vector<double> values;  // rows x features, row-major
+  std::vector<double> bias;    // per row: the part of the margin no feature explains
+  std::vector<double> points;  // scorecard only (else empty): rows x features, points per bin
+  double at(size_t row, size_t feature) const { return values[row * features.size() + feature]; }
+};
+
 // Scoring a package, whatever its kind. Input rows give every input column (extra columns are
 // ignored); a missing one is an InvalidArgument naming it. The primary output is returned (see
 // PrimaryOutput): a probability of the positive class, or a regression prediction.
@@ -250,6 +278,12 @@ class Scorer {
   // kinds with more outputs override it.
   virtual StatusOr<std::map<std::string, std::vector<double>>> PredictOutputs(
       const Table& table) const;
+  // One margin per row: the log-odds of the positive class (binary), the prediction
+  // (regression). By default computed from PredictTable (logit of the probability, which loses
+  // precision near 0 and 1); the built-in kinds compute it directly.
+  virtual StatusOr<std::vector<double>> PredictMargin(const Table& table) const;
+  // See Contributions above. Unimplemented for a kind that cannot explain itself (the default).
+  virtual StatusOr<plinth::Contributions> Contributions(const Table& table) const;
 
  protected:
   // InvalidArgument naming the first input column `table` lacks.

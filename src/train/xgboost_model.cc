@@ -604,6 +604,22 @@ StatusOr<std::vector<float>> XgboostModel::Predict(const Matrix& features) const
 
 StatusOr<std::vector<float>> XgboostModel::Predict(std::span<const float> values, size_t rows,
                                                    size_t cols) const {
+  return PredictDense(0, 1, values, rows, cols);
+}
+
+StatusOr<std::vector<float>> XgboostModel::PredictMargin(std::span<const float> values, size_t rows,
+                                                         size_t cols) const {
+  return PredictDense(1, 1, values, rows, cols);
+}
+
+StatusOr<std::vector<float>> XgboostModel::PredictContributions(std::span<const float> values,
+                                                                size_t rows, size_t cols) const {
+  return PredictDense(2, cols + 1, values, rows, cols);
+}
+
+StatusOr<std::vector<float>> XgboostModel::PredictDense(int type, size_t per_row,
+                                                        std::span<const float> values, size_t rows,
+                                                        size_t cols) const {
   if (values.size() != rows * cols) {
     return Invalid("the matrix holds " + std::to_string(values.size()) + " values, not " +
                    std::to_string(rows) + " x " + std::to_string(cols));
@@ -613,29 +629,54 @@ StatusOr<std::vector<float>> XgboostModel::Predict(std::span<const float> values
                    std::to_string(cols));
   }
   if (rows == 0) return std::vector<float>();
-  char array[160];
-  std::snprintf(array, sizeof(array),
-                "{\"data\": [%llu, true], \"shape\": [%zu, %zu], \"typestr\": \"<f4\", "
-                "\"version\": 3}",
-                static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(values.data())), rows,
-                cols);
-  // XGBoost 1.7 reads "missing" and "cache_id" unconditionally: without them the call fails.
-  static constexpr char kConfig[] =
-      "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, "
-      "\"strict_shape\": false, \"missing\": NaN, \"cache_id\": 0}";
   const bst_ulong* shape = nullptr;
   bst_ulong dim = 0;
   const float* result = nullptr;
-  RETURN_IF_ERROR(Check(
-      XGBoosterPredictFromDense(booster_.get(), array, kConfig, nullptr, &shape, &dim, &result),
-      "XGBoosterPredictFromDense"));
+  // Contributions' matrix, held until the result is copied (it may live in the DMatrix's cache).
+  DMatrixPtr dmatrix;
+  if (type == 0 || type == 1) {
+    char array[160];
+    std::snprintf(array, sizeof(array),
+                  "{\"data\": [%llu, true], \"shape\": [%zu, %zu], \"typestr\": \"<f4\", "
+                  "\"version\": 3}",
+                  static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(values.data())), rows,
+                  cols);
+    // XGBoost 1.7 reads "missing" and "cache_id" unconditionally: without them the call fails.
+    char config[200];
+    std::snprintf(config, sizeof(config),
+                  "{\"type\": %d, \"training\": false, \"iteration_begin\": 0, "
+                  "\"iteration_end\": 0, \"strict_shape\": false, \"missing\": NaN, "
+                  "\"cache_id\": 0}",
+                  type);
+    RETURN_IF_ERROR(Check(
+        XGBoosterPredictFromDense(booster_.get(), array, config, nullptr, &shape, &dim, &result),
+        "XGBoosterPredictFromDense"));
+  } else {
+    // In-place prediction (above) computes values and margins only ("Unsupported prediction
+    // type" for contributions in 1.7): contributions go through a DMatrix, NaN missing as above.
+    void* handle = nullptr;
+    RETURN_IF_ERROR(Check(XGDMatrixCreateFromMat(values.data(), rows, cols,
+                                                 std::numeric_limits<float>::quiet_NaN(), &handle),
+                          "XGDMatrixCreateFromMat", absl::StatusCode::kInvalidArgument));
+    dmatrix.reset(handle);
+    char config[160];
+    std::snprintf(config, sizeof(config),
+                  "{\"type\": %d, \"training\": false, \"iteration_begin\": 0, "
+                  "\"iteration_end\": 0, \"strict_shape\": false}",
+                  type);
+    RETURN_IF_ERROR(
+        Check(XGBoosterPredictFromDMatrix(booster_.get(), handle, config, &shape, &dim, &result),
+              "XGBoosterPredictFromDMatrix"));
+  }
   bst_ulong total = dim == 0 ? 0 : 1;
   for (bst_ulong i = 0; i < dim; ++i) total *= shape[i];
-  if (total != rows) {
-    return absl::InternalError("XGBoost returned " + std::to_string(total) + " predictions for " +
-                               std::to_string(rows) + " rows");
+  if (total != rows * per_row) {
+    return absl::InternalError("XGBoost returned " + std::to_string(total) + " values for " +
+                               std::to_string(rows) + " rows (expected " + std::to_string(per_row) +
+                               " per row)");
   }
-  return std::vector<float>(result, result + rows);
+  // The buffer belongs to the booster until its next call: copy it now.
+  return std::vector<float>(result, result + total);
 }
 
 }  // namespace plinth

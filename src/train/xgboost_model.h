@@ -134,6 +134,16 @@ class XgboostModel {
   StatusOr<std::vector<float>> Predict(std::span<const float> values, size_t rows,
                                        size_t cols) const;
 
+  // The untransformed margin per row (log-odds for binary, the value for regression), on the
+  // same row-major floats as Predict.
+  StatusOr<std::vector<float>> PredictMargin(std::span<const float> values, size_t rows,
+                                             size_t cols) const;
+  // TreeSHAP contributions (XGBoost's prediction type 2): rows x (cols + 1) row-major, one value
+  // per feature and the bias last; each row sums to PredictMargin's value (up to float rounding).
+  // A feature no tree splits on gets exactly 0.
+  StatusOr<std::vector<float>> PredictContributions(std::span<const float> values, size_t rows,
+                                                    size_t cols) const;
+
   size_t num_features() const { return num_features_; }
   int num_rounds() const { return num_rounds_; }
   const std::vector<std::string>& feature_names() const { return feature_names_; }
@@ -150,6 +160,10 @@ class XgboostModel {
   // Reads the number of features, rounds, feature names and objective from the booster.
   Status LoadMetadata();
   StatusOr<std::string> Save(const char* format) const;
+  // XGBoosterPredictFromDense with prediction `type` (0 value, 1 margin, 2 contributions),
+  // checking that it returned `per_row` values per row.
+  StatusOr<std::vector<float>> PredictDense(int type, size_t per_row, std::span<const float> values,
+                                            size_t rows, size_t cols) const;
 
   BoosterPtr booster_;
   size_t num_features_ = 0;
