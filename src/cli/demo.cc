@@ -222,6 +222,102 @@ Status DemoPipeline(DemoPrinter& p, PlatformClient& dana, const std::string& hom
   return absl::OkStatus();
 }
 
+
+// Registry and governance: the version the pipeline registered (signed, documented, awaiting
+// approval), the credit policy pack, approvals by three different people, a refused
+// self-approval and a refused double part, promotion to production, and the documents.
+Status DemoGovernance(DemoPrinter& p, PlatformClient& admin,
+                      std::map<std::string, std::unique_ptr<LocalPlatformClient>>& as,
+                      const std::string& home_dir, Json* summary) {
+  const Json model = {{"project", "credit-risk"}, {"name", "credit-risk"}, {"version", "latest"}};
+  p.Step("The pipeline registered the tuned model: scanned, signed, documented, awaiting approval");
+  ASSIGN_OR_RETURN(Json shown, as["victor"]->Call("model.show", model));
+  const std::string ref = shown["ref"];
+  Json at = model;
+  at["version"] = std::to_string(shown["version"].get<int64_t>());
+  p.Ok(ref + " (" + shown.value("kind", "") + "), digest " +
+       shown.value("digest", "").substr(0, 19) + "..., stage " + shown.value("stage", ""));
+  ASSIGN_OR_RETURN(Json verified, as["victor"]->Call("model.verify", at));
+  p.Ok("plinth models verify: " + verified["files"].dump() + " files and " +
+       std::to_string(verified["attestations"].size()) +
+       " in-toto attestation(s) verified against the platform's Ed25519 key");
+  p.Ok("import scan: " + std::string(shown["scan"].value("clean", false) ? "clean" : "FINDINGS") +
+       "; documents: model card, validation report, lineage diagram");
+
+  p.Step("An admin applies the credit policy pack; three different people approve");
+  ASSIGN_OR_RETURN(Json applied,
+                   admin.Call("policy.apply", {{"project", "credit-risk"}, {"builtin", "credit"}}));
+  p.Ok("policy " + applied.value("name", "") + ": " + applied["rules"].dump() +
+       " rules over the evidence (AUC, overfitting, PSI, fairness, card, validation)");
+  // Dana leads the team and holds the approver role too, yet may not approve her own model.
+  RETURN_IF_ERROR(admin.Call("user.grant", {{"name", "dana"}, {"role", "approver"},
+                                            {"project", "credit-risk"}})
+                      .status());
+  Json staging = at;
+  staging["stage"] = "staging";
+  Json self = staging;
+  self["as"] = "approver";
+  RETURN_IF_ERROR(p.Refused("dana (author, also an approver) approves her own version",
+                            as["dana"]->Call("approval.decide", self).status(),
+                            absl::StatusCode::kPermissionDenied));
+  staging["comment"] = "validation report reviewed; performance and fairness within limits";
+  RETURN_IF_ERROR(as["victor"]->Call("approval.decide", staging).status());
+  p.Ok("victor (validator) signs off " + ref + " for staging");
+  RETURN_IF_ERROR(as["dana"]->Call("model.promote", {{"project", "credit-risk"},
+                                                      {"name", "credit-risk"},
+                                                      {"version", at["version"]},
+                                                      {"stage", "staging"}})
+                      .status());
+  p.Ok("dana promotes it to staging");
+  Json production = at;
+  production["stage"] = "production";
+  RETURN_IF_ERROR(as["dana"]->Call("approval.request", production).status());
+  RETURN_IF_ERROR(p.Refused("promotion to production before any sign-off",
+                            as["dev"]->Call("model.promote", production).status(),
+                            absl::StatusCode::kFailedPrecondition));
+  Json validate = production;
+  validate["comment"] = "independent validation complete (SR 11-7)";
+  RETURN_IF_ERROR(as["victor"]->Call("approval.decide", validate).status());
+  p.Ok("victor (validator) signs off for production");
+  RETURN_IF_ERROR(p.Refused("victor also approves the same request",
+                            as["victor"]->Call("approval.decide", production).status(),
+                            absl::StatusCode::kPermissionDenied));
+  Json approve = production;
+  approve["comment"] = "approved by the model risk committee";
+  approve["as"] = "approver";
+  RETURN_IF_ERROR(as["avery"]->Call("approval.decide", approve).status());
+  p.Ok("avery (approver) approves for production");
+  ASSIGN_OR_RETURN(Json promoted, as["dev"]->Call("model.promote", production));
+  p.Ok("dev (deployer) promotes: " + promoted.value("from", "") + " -> " +
+       promoted.value("stage", "") + "; policy gate production passed, attestation " +
+       promoted.value("attestation", "").substr(0, 19) + "...");
+  ASSIGN_OR_RETURN(Json history, as["victor"]->Call("model.history", {{"project", "credit-risk"},
+                                                                     {"name", "credit-risk"}}));
+  p.Ok("stage history: " + std::to_string(history["events"].size()) +
+       " changes, each signed (plinth models history credit-risk)");
+  ASSIGN_OR_RETURN(verified, as["victor"]->Call("model.verify", at));
+  p.Ok("verified again: " + std::to_string(verified["attestations"].size()) +
+       " attestations (registration, each decision, each promotion)");
+
+  p.Step("Documents generated from lineage");
+  ASSIGN_OR_RETURN(shown, as["victor"]->Call("model.show", at));
+  const std::string docs = std::filesystem::path(home_dir + "/../documents").lexically_normal();
+  std::error_code ec;
+  std::filesystem::create_directories(docs, ec);
+  Json paths = Json::object();
+  for (const char* name : {"card.html", "card.md", "report.html", "lineage.svg"}) {
+    std::string out = docs + "/" + name;
+    std::filesystem::remove(out, ec);
+    RETURN_IF_ERROR(as["victor"]->GetArtifact(shown["documents"][name], out, nullptr));
+    paths[name] = out;
+    p.Ok(std::string(name) + ": " + out);
+  }
+  (*summary)["model"] = ref;
+  (*summary)["stage"] = promoted.value("stage", "");
+  (*summary)["documents"] = paths;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 Status RunDemo(const std::string& home_arg, bool json) {
@@ -330,6 +426,8 @@ Status RunDemo(const std::string& home_arg, bool json) {
 
   RETURN_IF_ERROR(DemoFeatureStore(p, *as["frank"], home_dir));
   RETURN_IF_ERROR(DemoPipeline(p, *as["dana"], home_dir));
+  Json governance = Json::object();
+  RETURN_IF_ERROR(DemoGovernance(p, admin, as, home_dir, &governance));
 
   p.Step("The platform refuses what roles and projects do not allow");
   RETURN_IF_ERROR(p.Refused("the validator stores an artifact",
@@ -376,6 +474,9 @@ Status RunDemo(const std::string& home_arg, bool json) {
                       {"artifact", digest},
                       {"audit_records", verify["records"]},
                       {"audit_intact", true},
+                      {"model", governance["model"]},
+                      {"model_stage", governance["stage"]},
+                      {"documents", governance["documents"]},
                       {"audit_export",
                        std::filesystem::path(export_path).lexically_normal().string()}}
                      .dump(2, ' ', false, Json::error_handler_t::replace)
@@ -384,6 +485,8 @@ Status RunDemo(const std::string& home_arg, bool json) {
     std::cout << "\nDone. Explore the home yourself:\n"
               << "  plinth --home " << init.home << " audit tail\n"
               << "  plinth --home " << init.home << " user list\n"
+              << "  plinth --home " << init.home << " models list --project credit-risk\n"
+              << "  plinth --home " << init.home << " models history credit-risk --project credit-risk\n"
               << "  plinth --home " << init.home << " server --listen 127.0.0.1:8080\n";
   }
   return absl::OkStatus();

@@ -543,6 +543,8 @@ StatusOr<Json> CheckGate(OpContext& ctx, const Project& p, const RegisteredModel
     ASSIGN_OR_RETURN(policy::Decision d, policy::EvaluatePolicy(pol, gate, evidence));
     if (!d.passed) passed = false;
     Json dj = d.ToJson();
+    dj["digest"] = d.Digest();
+    dj["at"] = FormatTime(now);
     decisions.push_back(dj);
     RETURN_IF_ERROR(ctx.tx.Execute(
         "INSERT INTO policy_decisions (id, project_id, name, version, gate, decision_json, "

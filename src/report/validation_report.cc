@@ -152,6 +152,9 @@ std::string RuleStatus(const Json& rule) {
   const Json& passed = Member(rule, "passed");
   if (passed.is_boolean()) {
     if (passed.get<bool>()) return "PASS";
+    if (Member(rule, "blocking").is_boolean()) {
+      return Member(rule, "blocking").get<bool>() ? "FAIL" : "WARN";
+    }
     std::string severity = absl::AsciiStrToLower(Text(Member(rule, "severity")));
     return severity.empty() || severity == "blocking" || severity == "error" ? "FAIL" : "WARN";
   }
@@ -405,9 +408,12 @@ std::string Policy(const Json& evidence) {
     if (verdict.empty() && Member(decision, "allowed").is_boolean()) {
       verdict = Member(decision, "allowed").get<bool>() ? "allow" : "deny";
     }
+    if (verdict.empty() && Member(decision, "passed").is_boolean()) {
+      verdict = Member(decision, "passed").get<bool>() ? "passed" : "blocked";
+    }
     absl::StrAppend(&html, "<h3>", Cell(FirstText(decision, {"policy", "name", "id"})), "</h3>\n",
                     "<p>Decision: <strong>", Cell(verdict), "</strong>; stage ",
-                    Cell(FirstText(decision, {"stage", "to"})), "; at ",
+                    Cell(FirstText(decision, {"gate", "stage", "to"})), "; at ",
                     Cell(FirstText(decision, {"at", "time", "evaluated_at"})), "</p>\n");
     const Json& rules = RuleList(decision);
     if (!rules.is_array() || rules.empty()) {
@@ -419,7 +425,10 @@ std::string Policy(const Json& evidence) {
       const std::string status = RuleStatus(rule);
       absl::StrAppend(&html, "<tr><td class=\"", status, "\">", Cell(status), "</td><td>",
                       Cell(FirstText(rule, {"rule", "id", "name"})), "</td><td>",
-                      Cell(Member(rule, "severity")), "</td><td>",
+                      Cell(Member(rule, "blocking").is_boolean()
+                               ? Json(Member(rule, "blocking").get<bool>() ? "blocking" : "warning")
+                               : Member(rule, "severity")),
+                      "</td><td>",
                       Cell(FirstText(rule, {"message", "reason", "description"})), "</td></tr>\n");
     }
     html += "</table>\n";

@@ -142,8 +142,22 @@ StepType CardStep(std::shared_ptr<StepEnvironment> env) {
     result.summary = {{"ref", shown.value("ref", "")}};
     return result;
   };
-  // The documents change when the version changes state; never reuse an old copy.
-  t.cacheable = false;
+  // The documents are written again when the version changes state: their digests are part of
+  // the cache key, so a cached card is never an old one.
+  t.fingerprint = [env](const StepContext& ctx) -> StatusOr<Json> {
+    ASSIGN_OR_RETURN(Json version, ReadJsonInput(ctx, "version"));
+    if (!version.is_object() || !version.contains("name") ||
+        !version.value("version", Json()).is_number_integer()) {
+      return absl::InvalidArgumentError(
+          "input version: expected the output of a register step ({name, version, ...})");
+    }
+    ASSIGN_OR_RETURN(Json shown, env->client->Call(
+                                     "model.show",
+                                     {{"project", env->project},
+                                      {"name", version["name"]},
+                                      {"version", std::to_string(version["version"].get<int64_t>())}}));
+    return shown.value("documents", Json::object());
+  };
   return t;
 }
 
