@@ -18,6 +18,7 @@
 #include "platform/platform.h"
 #include "registry/attestation.h"
 #include "registry/import_scan.h"
+#include "registry/xgboost_check.h"
 #include "train/model_package.h"
 
 namespace plinth {
@@ -118,6 +119,51 @@ StatusOr<RunPackage> ResolveRunPackage(OpContext& ctx, const Project& p, const s
     if (type == "fairness" && o.contains("fairness")) out.evidence["fairness"] = o["fairness"];
   }
   return out;
+}
+
+// A package around a bare XGBoost model file (JSON or UBJSON, as Python's xgboost saves it): its
+// inputs are the model's feature names, each a float64 column passed through as is, so the
+// version scores exactly as the booster did in Python. A model without feature names cannot say
+// which column is which, and is refused.
+StatusOr<std::map<std::string, std::string>> PackageForXgboostFile(OpContext& ctx,
+                                                                  const std::string& file,
+                                                                  const std::string& bytes) {
+  ASSIGN_OR_RETURN(Json summary, registry::CheckXgboostModel(bytes));
+  Json names = summary.value("feature_names", Json::array());
+  if (!names.is_array() || names.empty()) {
+    return absl::FailedPreconditionError(
+        "file " + file + ": the XGBoost model has no feature names, so its inputs cannot be "
+        "named; train it on a DataFrame (or set booster.feature_names) and save it again");
+  }
+  const std::string objective = summary.value("objective", "");
+  ModelManifest m;
+  m.kind = std::string(kXgboostKind);
+  if (objective.rfind("binary:", 0) == 0) {
+    m.task = ModelTask::kBinaryClassification;
+    m.target = {"target", ColumnType::kInt64, {"0", "1"}, "1"};
+  } else if (objective.rfind("reg:", 0) == 0) {
+    m.task = ModelTask::kRegression;
+    m.target = {"target", ColumnType::kFloat64, {}, ""};
+  } else {
+    return absl::FailedPreconditionError("file " + file + ": objective '" + objective +
+                                         "' is not binary classification or regression");
+  }
+  Json features = Json::array();
+  for (const Json& n : names) {
+    m.inputs.push_back({n.get<std::string>(), ColumnType::kFloat64});
+    features.push_back({{"column", n}, {"type", "float64"}, {"encoding", "numeric"}});
+  }
+  ASSIGN_OR_RETURN(PreprocessSpec spec,
+                   PreprocessSpec::FromJson(
+                       {{"format", PreprocessSpec::kFormat}, {"features", features}, {"outputs", names}}));
+  m.preprocess = spec;
+  m.outputs = {PrimaryOutput(m.task)};
+  m.files = {{file, std::string(kModelRole), "", 0}};
+  m.training.summary = {{"imported", true}, {"source_file", file}, {"xgboost", summary}};
+  m.created_at = FormatTime(ctx.platform.clock()->NowMicros());
+  m.plinth_version = PlinthVersion();
+  ASSIGN_OR_RETURN(ModelPackage package, SealModelPackage(m, {{file, bytes}}));
+  return PackageFiles(package);
 }
 
 Status RequireHeld(OpContext& ctx, const Project& p, const std::string& what, const Json& digest) {
@@ -263,11 +309,20 @@ StatusOr<Json> ModelRegister(OpContext& ctx, const Json& req) {
         "import scan refused the files: " + FirstFinding(scan_json) +
         "; nothing was registered (docs/import-scanning.md)");
   }
+  if (bytes.count(std::string(kManifestFileName)) == 0 && bytes.size() == 1 &&
+      registry::LooksLikeXgboostModel(bytes.begin()->second)) {
+    ASSIGN_OR_RETURN(bytes, PackageForXgboostFile(ctx, bytes.begin()->first,
+                                                  bytes.begin()->second));
+    ASSIGN_OR_RETURN(std::string manifest_digest,
+                     StoreArtifact(ctx, p, bytes[std::string(kManifestFileName)]));
+    files[std::string(kManifestFileName)] = manifest_digest;
+  }
   if (bytes.count(std::string(kManifestFileName)) == 0) {
     return absl::FailedPreconditionError(
-        "the files hold no manifest.json: only model packages can be registered "
-        "(docs/formats/model.md); they passed the import scan, but a pickled model cannot be "
-        "scored here: export it as XGBoost JSON in a package");
+        "the files hold no manifest.json: only model packages (docs/formats/model.md) or a "
+        "single XGBoost model file can be registered; they passed the import scan, but a "
+        "pickled model cannot be scored here: save the booster as XGBoost JSON "
+        "(booster.save_model('model.json')) and import that");
   }
   const std::string digest = Sha256Digest(bytes[std::string(kManifestFileName)]);
   ASSIGN_OR_RETURN(ModelPackage package, ParseModelPackage(bytes));
