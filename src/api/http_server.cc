@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -385,7 +386,24 @@ ApiServer::ApiServer(Platform* platform, ApiServerOptions options)
     SetRequestId(res, RequestIdOf(req));
     res.set_content(openapi, kJson);
   });
-  for (const auto& spec : Operations()) {
+  // A path field matches slashes too, and cpp-httplib takes the first route that matches, so the
+  // routes with more literal segments go first: .../versions/{version}/verify must not be read
+  // as model.show of version "1/verify".
+  std::vector<const OperationSpec*> routes;
+  for (const auto& spec : Operations()) routes.push_back(&spec);
+  auto literal_segments = [](const std::string& path) {
+    int n = 0;
+    for (size_t i = 0; i < path.size(); ++i) {
+      if (path[i] == '/' && i + 1 < path.size() && path[i + 1] != '{') ++n;
+    }
+    return n;
+  };
+  std::stable_sort(routes.begin(), routes.end(),
+                   [&](const OperationSpec* a, const OperationSpec* b) {
+                     return literal_segments(a->path) > literal_segments(b->path);
+                   });
+  for (const OperationSpec* route : routes) {
+    const OperationSpec& spec = *route;
     if (spec.payload == Payload::kBytesIn) {
       impl_->RegisterUpload(spec);
     } else if (spec.name == "artifact.get") {

@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -16,10 +17,12 @@
 #include "core/clock.h"
 #include "core/files.h"
 #include "core/signing.h"
+#include "data/csv_reader.h"
 #include "platform/testing_platform.h"
 #include "registry/attestation.h"
 #include "report/report.h"
 #include "steps/pipeline_runner.h"
+#include "train/model_package.h"
 
 namespace plinth {
 namespace {
@@ -770,6 +773,74 @@ TEST_F(RegistryPlatformTest, ImportScanRefusesMaliciousPicklesAndRegistersRealPa
   Json again = MustCall(bob_, "model.register", {{"name", "imported"}, {"files", files}});
   EXPECT_EQ(again["created"], false);
   EXPECT_EQ(again["version"], 1);
+}
+
+// A bare XGBoost model file, as Python's xgboost saves it, is imported as a package whose inputs
+// are the model's feature names, and it scores exactly as the booster does.
+TEST_F(RegistryPlatformTest, ABareXgboostFileIsImportedAndScoresAsTheBooster) {
+  PipelineRunOutcome run = RunPipeline();
+  const pipeline::StepOutcome* train = run.result.Find("train");
+  ASSERT_NE(train, nullptr);
+  auto original = ParseModelPackage({{"manifest.json", Bytes(ana_, train->outputs.at("manifest"))},
+                                     {"model.json", Bytes(ana_, train->outputs.at("model"))}});
+  ASSERT_TRUE(original.ok()) << original.status();
+  const std::string model_bytes = Bytes(ana_, train->outputs.at("model"));
+  Json imported =
+      MustCall(bob_, "model.register",
+               {{"name", "notebook"}, {"files", {{"model.json", Put(bob_, model_bytes)}}}});
+  ASSERT_EQ(imported["created"], true);
+  EXPECT_EQ(imported["kind"], "xgboost");
+  EXPECT_EQ(imported["scan"]["clean"], true);
+  ASSERT_TRUE(imported["files"].contains("manifest.json"));
+  EXPECT_TRUE(Verify("notebook", 1).ok());
+
+  auto package =
+      ParseModelPackage({{"manifest.json", Bytes(bob_, imported["files"]["manifest.json"])},
+                         {"model.json", Bytes(bob_, imported["files"]["model.json"])}});
+  ASSERT_TRUE(package.ok()) << package.status();
+  // The inputs are the booster's features: the original package's encoded columns.
+  const std::vector<std::string> outputs = original->manifest.preprocess->OutputNames();
+  ASSERT_EQ(package->manifest.inputs.size(), outputs.size());
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    EXPECT_EQ(package->manifest.inputs[i].name, outputs[i]);
+  }
+  auto scorer = LoadScorer(*package);
+  auto original_scorer = LoadScorer(*original);
+  ASSERT_TRUE(scorer.ok()) << scorer.status();
+  ASSERT_TRUE(original_scorer.ok()) << original_scorer.status();
+  // The data through the original's preprocessing, fed to the import column by column.
+  auto table = ReadCsv((dir_ / "hmda.csv").string());
+  ASSERT_TRUE(table.ok()) << table.status();
+  auto matrix = original->manifest.preprocess->Apply(*table);
+  ASSERT_TRUE(matrix.ok()) << matrix.status();
+  Table encoded;
+  for (size_t c = 0; c < matrix->cols; ++c) {
+    std::vector<double> values(matrix->rows);
+    std::vector<uint8_t> valid(matrix->rows, 1);
+    for (size_t r = 0; r < matrix->rows; ++r) {
+      float v = matrix->values[r * matrix->cols + c];
+      valid[r] = std::isnan(v) ? 0 : 1;
+      values[r] = std::isnan(v) ? 0.0 : static_cast<double>(v);
+    }
+    auto column = Column::FromFloat64s(outputs[c], std::move(values), std::move(valid));
+    ASSERT_TRUE(column.ok()) << column.status();
+    ASSERT_TRUE(encoded.AddColumn(*std::move(column)).ok());
+  }
+  auto want = (*original_scorer)->PredictTable(*table);
+  auto got = (*scorer)->PredictTable(encoded);
+  ASSERT_TRUE(want.ok()) << want.status();
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), want->size());
+  for (size_t r = 0; r < got->size(); ++r) EXPECT_NEAR((*got)[r], (*want)[r], 1e-6) << "row " << r;
+
+  // Without feature names the columns cannot be named: refused, after a clean scan.
+  Json model = Json::parse(model_bytes);
+  model["learner"].erase("feature_names");
+  model["learner"].erase("feature_types");
+  auto refused = Call(bob_, "model.register",
+                      {{"name", "nameless"}, {"files", {{"model.json", Put(bob_, model.dump())}}}});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("no feature names"));
 }
 
 // --- 5. Documents -------------------------------------------------------------------------------

@@ -248,6 +248,13 @@ TEST_P(RegistryE2eTest, CreditRiskFromRunToProductionUnderGovernance) {
   EXPECT_EQ(now.OutJson()["version"], 1);
   EXPECT_EQ(now.OutJson()["stage"], "production");
 
+  // The bank's name for what serves: an alias, resolved like a version.
+  CommandResult alias = InRisk(ana_, {"models", "alias", "credit-risk@1", "champion"});
+  EXPECT_EQ(alias.exit_code, 0) << alias.Describe();
+  CommandResult champion = InRisk(val_, {"models", "show", "credit-risk@champion"}, /*json=*/true);
+  EXPECT_EQ(champion.exit_code, 0) << champion.Describe();
+  EXPECT_EQ(champion.OutJson()["version"], 1) << champion.Describe();
+
   // --- The inventory. ---
   CommandResult csv = cli_->Run(val_, {"models", "inventory", "--csv"});
   ASSERT_EQ(csv.exit_code, 0) << csv.Describe();
@@ -303,7 +310,9 @@ TEST_P(RegistryE2eTest, CreditRiskFromRunToProductionUnderGovernance) {
     EXPECT_THAT(refused.err, HasSubstr("os.system"));
     CommandResult after = InRisk(ana_, {"models", "list"}, /*json=*/true);
     ASSERT_EQ(after.exit_code, 0) << after.Describe();
-    for (const Json& m : after.OutJson()["models"]) EXPECT_NE(m["name"], "imported");
+    const Json listed = after.OutJson();
+    ASSERT_TRUE(listed["models"].is_array()) << after.Describe();
+    for (const Json& m : listed["models"]) EXPECT_NE(m["name"], "imported");
 
     const std::string package = work_ / "package";
     std::filesystem::create_directories(package);
@@ -341,7 +350,9 @@ TEST_P(RegistryE2eTest, CreditRiskFromRunToProductionUnderGovernance) {
   std::map<std::string, int> ok;
   bool denied_self_approval = false, denied_second_decision = false, refused_promotion = false;
   bool refused_import = false;
-  for (const Json& r : tail.OutJson()["records"]) {
+  const Json records = tail.OutJson()["records"];
+  ASSERT_TRUE(records.is_array()) << tail.Describe();
+  for (const Json& r : records) {
     const std::string action = r.value("action", "");
     const std::string outcome = r.value("outcome", "");
     const std::string actor = r.value("actor", "");
