@@ -367,12 +367,19 @@ StatusOr<Json> BuildEvidence(OpContext& ctx, const Project& p, const RegisteredM
     Json decisions = Json::array();
     bool validated_by = false;
     bool approved_by = false;
+    // Per stage: a staging sign-off is not a production one.
+    Json stages = {{"staging", {{"validated", false}, {"approved", false}}},
+                   {"production", {{"validated", false}, {"approved", false}}},
+                   {"archived", {{"validated", false}, {"approved", false}}}};
     for (size_t i = 0; i < r.rows.size(); ++i) {
       const std::string state = r.TextOrEmpty(i, 6);
       const std::string decision = r.TextOrEmpty(i, 0);
       if (state != "withdrawn" && state != "rejected") {
+        const std::string stage = r.TextOrEmpty(i, 3);
         if (decision == "validate") validated_by = true;
         if (decision == "approve") approved_by = true;
+        if (stages.contains(stage) && decision == "validate") stages[stage]["validated"] = true;
+        if (stages.contains(stage) && decision == "approve") stages[stage]["approved"] = true;
       }
       decisions.push_back({{"decision", decision},
                            {"actor", r.TextOrEmpty(i, 1)},
@@ -383,8 +390,10 @@ StatusOr<Json> BuildEvidence(OpContext& ctx, const Project& p, const RegisteredM
                            {"request_id", r.TextOrEmpty(i, 7)},
                            {"request_state", state}});
     }
-    e["approvals"] = {
-        {"validated", validated_by}, {"approved", approved_by}, {"decisions", decisions}};
+    e["approvals"] = {{"validated", validated_by},
+                      {"approved", approved_by},
+                      {"stages", stages},
+                      {"decisions", decisions}};
   }
 
   // Lineage: the run and pipeline, the inputs, and the graph around the version.

@@ -79,8 +79,8 @@ rules:
 
   - name: independent_validation
     gates: [production]
-    expr: approvals.validated == true
-    message: an independent validator must have validated this version
+    expr: approvals.stages.production.validated == true
+    message: an independent validator must have signed off this version for production
 
 approvals:
   - gate: staging
