@@ -20,6 +20,8 @@ if [ "${PLINTH_SKIP_ASAN:-0}" != "1" ]; then
   echo "== unit tests (ASan + UBSan) =="
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  # Third-party process-wide caches only (fontconfig under Graphviz's text layout).
+  export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp"
   ctest --test-dir build-asan -L unit --output-on-failure -j "$jobs" --timeout 900
 fi
 

@@ -244,17 +244,18 @@ StatusOr<std::string> DotToSvg(std::string_view dot) {
     }
   } restore{previous_handler};
 
-  GVC_t* gvc = gvContext();
+  // One context for the process, never freed: Graphviz 2.43 caches text-size estimates by font
+  // name pointers that a freed context leaves dangling (a use-after-free in the next context's
+  // layout, found under AddressSanitizer). The mutex above serialises its use.
+  static GVC_t* const gvc = gvContext();
   if (gvc == nullptr) return absl::InternalError("Graphviz: no context");
   Agraph_t* graph = agmemread(text.c_str());
   if (graph == nullptr) {
-    gvFreeContext(gvc);
     return absl::InvalidArgumentError("DOT does not parse" +
                                       (errors.empty() ? std::string() : ": " + errors));
   }
   if (gvLayout(gvc, graph, "dot") != 0) {
     agclose(graph);
-    gvFreeContext(gvc);
     return absl::InvalidArgumentError("Graphviz cannot lay the graph out" +
                                       (errors.empty() ? std::string() : ": " + errors));
   }
@@ -266,7 +267,6 @@ StatusOr<std::string> DotToSvg(std::string_view dot) {
   if (data != nullptr) gvFreeRenderData(data);
   gvFreeLayout(gvc, graph);
   agclose(graph);
-  gvFreeContext(gvc);
   // Graphviz writes an XML prolog, a DOCTYPE and a comment first: drop them so the SVG can be
   // inlined in HTML.
   const size_t start = svg.find("<svg");
