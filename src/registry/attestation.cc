@@ -150,7 +150,7 @@ Status CheckStatementShape(const Json& statement) {
   return ReadSubjects(statement).status();
 }
 
-// Refusals of a signed statement are integrity failures, whatever the helper called them.
+// Refusals of a signed statement are integrity failures, whatever step refused them.
 Status AsDataLoss(const Status& status) {
   if (status.ok() || status.code() == absl::StatusCode::kDataLoss) return status;
   return absl::DataLossError(status.message());
