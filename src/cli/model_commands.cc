@@ -68,7 +68,8 @@ void AddMetadataOptions(CLI::App* cmd, ModelOptions* o) {
       ->check(CLI::Range(1, 3));
   cmd->add_option("--intended-use", o->intended_use, "what it is for, and for whom");
   cmd->add_option("--limitations", o->limitations, "where it must not be relied on");
-  cmd->add_option("--regulatory-scope", o->scope, "a regulation it falls under (repeatable)");
+  cmd->add_option("--regulatory-scope", o->scope, "a regulation it falls under (repeatable)")
+      ->allow_extra_args(false);
 }
 
 std::string Short(const Json& digest) {
