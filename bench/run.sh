@@ -37,6 +37,9 @@ echo
 echo "## Logistic regression and the scorecard against scikit-learn"
 bench/linear_bench.sh
 echo
+echo "## In-process scoring: compiled trees against XGBoost's C API"
+bench/compiled_bench.sh
+echo
 echo "## Per-step overhead of plinth run"
 bench/pipeline_bench.sh
 echo
