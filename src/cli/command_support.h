@@ -74,7 +74,7 @@ void AddModelCommands(CommandRegistrar* r);
 // `plinth lineage NAME@VERSION`: a model version's lineage document (dot, svg or json) to `out`
 // (standard output when empty).
 Status FetchModelLineage(const GlobalOptions& g, const std::string& project, const std::string& ref,
-                    const std::string& format, const std::string& out);
+                         const std::string& format, const std::string& out);
 
 }  // namespace plinth
 

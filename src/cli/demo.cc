@@ -222,7 +222,6 @@ Status DemoPipeline(DemoPrinter& p, PlatformClient& dana, const std::string& hom
   return absl::OkStatus();
 }
 
-
 // Registry and governance: the version the pipeline registered (signed, documented, awaiting
 // approval), the credit policy pack, approvals by three different people, a refused
 // self-approval and a refused double part, promotion to production, and the documents.
@@ -250,9 +249,9 @@ Status DemoGovernance(DemoPrinter& p, PlatformClient& admin,
   p.Ok("policy " + applied.value("name", "") + ": " + applied["rules"].dump() +
        " rules over the evidence (AUC, overfitting, PSI, fairness, card, validation)");
   // Dana leads the team and holds the approver role too, yet may not approve her own model.
-  RETURN_IF_ERROR(admin.Call("user.grant", {{"name", "dana"}, {"role", "approver"},
-                                            {"project", "credit-risk"}})
-                      .status());
+  RETURN_IF_ERROR(
+      admin.Call("user.grant", {{"name", "dana"}, {"role", "approver"}, {"project", "credit-risk"}})
+          .status());
   Json staging = at;
   staging["stage"] = "staging";
   Json self = staging;
@@ -263,10 +262,11 @@ Status DemoGovernance(DemoPrinter& p, PlatformClient& admin,
   staging["comment"] = "validation report reviewed; performance and fairness within limits";
   RETURN_IF_ERROR(as["victor"]->Call("approval.decide", staging).status());
   p.Ok("victor (validator) signs off " + ref + " for staging");
-  RETURN_IF_ERROR(as["dana"]->Call("model.promote", {{"project", "credit-risk"},
-                                                      {"name", "credit-risk"},
-                                                      {"version", at["version"]},
-                                                      {"stage", "staging"}})
+  RETURN_IF_ERROR(as["dana"]
+                      ->Call("model.promote", {{"project", "credit-risk"},
+                                               {"name", "credit-risk"},
+                                               {"version", at["version"]},
+                                               {"stage", "staging"}})
                       .status());
   p.Ok("dana promotes it to staging");
   Json production = at;
@@ -292,7 +292,7 @@ Status DemoGovernance(DemoPrinter& p, PlatformClient& admin,
        promoted.value("stage", "") + "; policy gate production passed, attestation " +
        promoted.value("attestation", "").substr(0, 19) + "...");
   ASSIGN_OR_RETURN(Json history, as["victor"]->Call("model.history", {{"project", "credit-risk"},
-                                                                     {"name", "credit-risk"}}));
+                                                                      {"name", "credit-risk"}}));
   p.Ok("stage history: " + std::to_string(history["events"].size()) +
        " changes, each signed (plinth models history credit-risk)");
   ASSIGN_OR_RETURN(verified, as["victor"]->Call("model.verify", at));
@@ -486,7 +486,8 @@ Status RunDemo(const std::string& home_arg, bool json) {
               << "  plinth --home " << init.home << " audit tail\n"
               << "  plinth --home " << init.home << " user list\n"
               << "  plinth --home " << init.home << " models list --project credit-risk\n"
-              << "  plinth --home " << init.home << " models history credit-risk --project credit-risk\n"
+              << "  plinth --home " << init.home
+              << " models history credit-risk --project credit-risk\n"
               << "  plinth --home " << init.home << " server --listen 127.0.0.1:8080\n";
   }
   return absl::OkStatus();

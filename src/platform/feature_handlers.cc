@@ -851,7 +851,8 @@ StatusOr<Json> LineageShow(OpContext& ctx, const Json& req) {
     ref = ViewRef(view->name, current.ViewVersionOf(view->name));
   }
   ASSIGN_OR_RETURN(Json graph, LineageGraph(ctx, p, ref));
-  return Json{{"project", p.name}, {"ref", ref}, {"nodes", graph["nodes"]}, {"edges", graph["edges"]}};
+  return Json{
+      {"project", p.name}, {"ref", ref}, {"nodes", graph["nodes"]}, {"edges", graph["edges"]}};
 }
 
 }  // namespace

@@ -126,13 +126,14 @@ StatusOr<RunPackage> ResolveRunPackage(OpContext& ctx, const Project& p, const s
 // version scores exactly as the booster did in Python. A model without feature names cannot say
 // which column is which, and is refused.
 StatusOr<std::map<std::string, std::string>> PackageForXgboostFile(OpContext& ctx,
-                                                                  const std::string& file,
-                                                                  const std::string& bytes) {
+                                                                   const std::string& file,
+                                                                   const std::string& bytes) {
   ASSIGN_OR_RETURN(Json summary, registry::CheckXgboostModel(bytes));
   Json names = summary.value("feature_names", Json::array());
   if (!names.is_array() || names.empty()) {
     return absl::FailedPreconditionError(
-        "file " + file + ": the XGBoost model has no feature names, so its inputs cannot be "
+        "file " + file +
+        ": the XGBoost model has no feature names, so its inputs cannot be "
         "named; train it on a DataFrame (or set booster.feature_names) and save it again");
   }
   const std::string objective = summary.value("objective", "");
@@ -153,9 +154,10 @@ StatusOr<std::map<std::string, std::string>> PackageForXgboostFile(OpContext& ct
     m.inputs.push_back({n.get<std::string>(), ColumnType::kFloat64});
     features.push_back({{"column", n}, {"type", "float64"}, {"encoding", "numeric"}});
   }
-  ASSIGN_OR_RETURN(PreprocessSpec spec,
-                   PreprocessSpec::FromJson(
-                       {{"format", PreprocessSpec::kFormat}, {"features", features}, {"outputs", names}}));
+  ASSIGN_OR_RETURN(
+      PreprocessSpec spec,
+      PreprocessSpec::FromJson(
+          {{"format", PreprocessSpec::kFormat}, {"features", features}, {"outputs", names}}));
   m.preprocess = spec;
   m.outputs = {PrimaryOutput(m.task)};
   m.files = {{file, std::string(kModelRole), "", 0}};
@@ -311,8 +313,8 @@ StatusOr<Json> ModelRegister(OpContext& ctx, const Json& req) {
   }
   if (bytes.count(std::string(kManifestFileName)) == 0 && bytes.size() == 1 &&
       registry::LooksLikeXgboostModel(bytes.begin()->second)) {
-    ASSIGN_OR_RETURN(bytes, PackageForXgboostFile(ctx, bytes.begin()->first,
-                                                  bytes.begin()->second));
+    ASSIGN_OR_RETURN(bytes,
+                     PackageForXgboostFile(ctx, bytes.begin()->first, bytes.begin()->second));
     ASSIGN_OR_RETURN(std::string manifest_digest,
                      StoreArtifact(ctx, p, bytes[std::string(kManifestFileName)]));
     files[std::string(kManifestFileName)] = manifest_digest;

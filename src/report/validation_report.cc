@@ -428,8 +428,8 @@ std::string Policy(const Json& evidence) {
                       Cell(Member(rule, "blocking").is_boolean()
                                ? Json(Member(rule, "blocking").get<bool>() ? "blocking" : "warning")
                                : Member(rule, "severity")),
-                      "</td><td>",
-                      Cell(FirstText(rule, {"message", "reason", "description"})), "</td></tr>\n");
+                      "</td><td>", Cell(FirstText(rule, {"message", "reason", "description"})),
+                      "</td></tr>\n");
     }
     html += "</table>\n";
   }

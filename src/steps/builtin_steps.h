@@ -35,7 +35,8 @@ Status RegisterModelSteps(pipeline::StepRegistry* registry, std::shared_ptr<Step
 // explain and fairness (explain_steps.cc).
 Status RegisterExplainSteps(pipeline::StepRegistry* registry, std::shared_ptr<StepEnvironment> env);
 // register and card (registry_steps.cc).
-Status RegisterRegistrySteps(pipeline::StepRegistry* registry, std::shared_ptr<StepEnvironment> env);
+Status RegisterRegistrySteps(pipeline::StepRegistry* registry,
+                             std::shared_ptr<StepEnvironment> env);
 
 }  // namespace plinth
 

@@ -151,11 +151,12 @@ StepType CardStep(std::shared_ptr<StepEnvironment> env) {
       return absl::InvalidArgumentError(
           "input version: expected the output of a register step ({name, version, ...})");
     }
-    ASSIGN_OR_RETURN(Json shown, env->client->Call(
-                                     "model.show",
-                                     {{"project", env->project},
-                                      {"name", version["name"]},
-                                      {"version", std::to_string(version["version"].get<int64_t>())}}));
+    ASSIGN_OR_RETURN(
+        Json shown,
+        env->client->Call("model.show",
+                          {{"project", env->project},
+                           {"name", version["name"]},
+                           {"version", std::to_string(version["version"].get<int64_t>())}}));
     return shown.value("documents", Json::object());
   };
   return t;
