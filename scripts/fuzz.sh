@@ -17,9 +17,11 @@ fi
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DPLINTH_BUILD_FUZZERS=ON -DPLINTH_BUILD_TESTS=OFF -DPLINTH_BUILD_BENCH=OFF >/dev/null
 ninja -C build-fuzz -j "$(nproc)" json_fuzzer audit_export_fuzzer expr_fuzzer feature_def_fuzzer pipeline_spec_fuzzer \
-  tuning_spec_fuzzer model_manifest_fuzzer pickle_scan_fuzzer attestation_fuzzer policy_fuzzer
+  tuning_spec_fuzzer model_manifest_fuzzer pickle_scan_fuzzer attestation_fuzzer policy_fuzzer \
+  compiled_model_fuzzer
 for f in json_fuzzer audit_export_fuzzer expr_fuzzer feature_def_fuzzer pipeline_spec_fuzzer \
-  tuning_spec_fuzzer model_manifest_fuzzer pickle_scan_fuzzer attestation_fuzzer policy_fuzzer; do
+  tuning_spec_fuzzer model_manifest_fuzzer pickle_scan_fuzzer attestation_fuzzer policy_fuzzer \
+  compiled_model_fuzzer; do
   mkdir -p "build-fuzz/corpus/$f"
   echo "== $f: ${seconds}s =="
   seeds=()

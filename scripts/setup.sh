@@ -7,9 +7,10 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libabsl-dev libsqlite3-dev libpq-dev libsodium-dev libssl-dev
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libfast-float-dev libyaml-cpp-dev libre2-dev
-  libxgboost-dev libmstch-dev libgraphviz-dev libzip-dev
+  libxgboost-dev libmstch-dev libgraphviz-dev libzip-dev libboost-dev libhiredis-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  postgresql sqlite3 wrk curl
+  postgresql redis-server sqlite3 wrk curl
+  python3-fastapi python3-uvicorn python3-xgboost python3-numpy
 )
 
 missing=()

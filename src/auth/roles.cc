@@ -81,6 +81,12 @@ std::string PermissionName(Permission permission) {
       return "model.promote";
     case Permission::kPolicyManage:
       return "policy.manage";
+    case Permission::kModelDeploy:
+      return "model.deploy";
+    case Permission::kDeploymentStop:
+      return "deployment.stop";
+    case Permission::kMonitorWrite:
+      return "monitor.write";
   }
   return "unknown";
 }
@@ -124,6 +130,18 @@ bool RoleGrants(Role role, Permission permission) {
     // Policies are the platform's rules: set by its administrators, who cannot approve models.
     case Permission::kPolicyManage:
       return role == Role::kAdmin;
+    // Deploying and rolling back is the platform engineer's job; what may be deployed is decided
+    // by the approvals and the deploy gate, not by the deployer.
+    case Permission::kModelDeploy:
+      return role == Role::kDeployer;
+    // Human oversight: anyone answerable for the model in production can pull it at once.
+    case Permission::kDeploymentStop:
+      return role == Role::kDeployer || role == Role::kApprover || role == Role::kValidator ||
+             role == Role::kAdmin;
+    // Monitoring is run by the model's owners, its validators and operations.
+    case Permission::kMonitorWrite:
+      return role == Role::kDataScientist || role == Role::kValidator ||
+             role == Role::kDeployer;
   }
   return false;
 }

@@ -32,6 +32,9 @@ enum class Permission {
   kModelApprove,        // approve (or reject) a model version for a stage
   kModelPromote,        // move an approved version to its stage
   kPolicyManage,        // apply governance policies
+  kModelDeploy,         // deploy an approved version to an environment, roll back
+  kDeploymentStop,      // stop a deployment at once (human oversight)
+  kMonitorWrite,        // run drift checks, load outcome labels, set alert thresholds
 };
 
 // "viewer", "data-scientist", ... as users type them.

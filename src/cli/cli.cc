@@ -366,6 +366,10 @@ int RunCli(int argc, char** argv) {
   AddRunCommands(&registrar);
   AddPipelineCommands(&registrar, argv);
   AddModelCommands(&registrar);
+  AddDeployCommands(&registrar);
+  AddServeCommands(&registrar);
+  AddEdgeCommands(&registrar);
+  AddMonitorCommands(&registrar);
 
   // server
   std::string listen = "127.0.0.1:8080";

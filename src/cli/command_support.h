@@ -71,6 +71,14 @@ void AddRunCommands(CommandRegistrar* r);
 void AddPipelineCommands(CommandRegistrar* r, char** argv);
 // `plinth models ...`, `plinth policy ...`, `plinth card`, `plinth report` (model_commands.cc).
 void AddModelCommands(CommandRegistrar* r);
+// `plinth serve` and `plinth decisions ...` (serve_command.cc).
+void AddServeCommands(CommandRegistrar* r);
+// `plinth monitor ...` (monitor_commands.cc).
+void AddMonitorCommands(CommandRegistrar* r);
+// `plinth export edge ...` (edge_commands.cc).
+void AddEdgeCommands(CommandRegistrar* r);
+// `plinth deploy ...` (deploy_commands.cc).
+void AddDeployCommands(CommandRegistrar* r);
 // `plinth lineage NAME@VERSION`: a model version's lineage document (dot, svg or json) to `out`
 // (standard output when empty).
 Status FetchModelLineage(const GlobalOptions& g, const std::string& project, const std::string& ref,

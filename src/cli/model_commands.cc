@@ -323,10 +323,32 @@ void AddModelCommands(CommandRegistrar* r) {
                         Cell(e["by"]), Short(e["attestation"])});
       }
       PrintTable(std::cout, {"AT", "VERSION", "FROM", "TO", "BY", "ATTESTATION"}, rows);
+      if (!res["deployments"].empty()) {
+        rows.clear();
+        for (const auto& e : res["deployments"]) {
+          std::string what = "@" + Cell(e["version"]);
+          if (e["canary_version"].get<int64_t>() != 0) {
+            what += " + canary @" + Cell(e["canary_version"]) + " (" + Cell(e["canary_percent"]) +
+                    "%)";
+          }
+          if (e["shadow_version"].get<int64_t>() != 0) {
+            what += " + shadow @" + Cell(e["shadow_version"]);
+          }
+          rows.push_back({Cell(e["at"]), Cell(e["environment"]), Cell(e["action"]), what,
+                          Cell(e["state"]), Cell(e["by"])});
+        }
+        std::cout << "\ndeployments\n";
+        PrintTable(std::cout, {"AT", "ENV", "ACTION", "SERVING", "STATE", "BY"}, rows);
+      }
       if (res.contains("stages_at")) {
         std::cout << "\nat " << Cell(res["at"]) << ": production "
                   << Cell(res["stages_at"]["production"].dump()) << ", staging "
-                  << Cell(res["stages_at"]["staging"].dump()) << "\n";
+                  << Cell(res["stages_at"]["staging"].dump());
+        for (const auto& [env, serving] : res["serving_at"].items()) {
+          std::cout << "; serving in " << env << ": "
+                    << (serving.is_null() ? "nothing" : "@" + Cell(serving["version"]));
+        }
+        std::cout << "\n";
       }
     });
   });

@@ -31,6 +31,34 @@ HomeConfig HomePaths(const std::string& dir) {
   return h;
 }
 
+namespace {
+
+// Sets home->online_store from $PLINTH_ONLINE_STORE or config.json's "online_store". Only the
+// URL's scheme is checked here (OpenOnlineStore parses the rest); messages never show the URL,
+// which may hold a password.
+Status ResolveOnlineStore(const std::string& dir, const Json& config, HomeConfig* home) {
+  constexpr char kScheme[] = "redis://";
+  if (const char* env = std::getenv("PLINTH_ONLINE_STORE"); env != nullptr && *env != '\0') {
+    home->online_store = env;
+    if (home->online_store.rfind(kScheme, 0) != 0) {
+      return absl::InvalidArgumentError(
+          "PLINTH_ONLINE_STORE must be a redis:// URL (unset it to use the home's online folder)");
+    }
+    return absl::OkStatus();
+  }
+  auto it = config.find("online_store");
+  if (it == config.end()) return absl::OkStatus();
+  if (!it->is_string() || it->get<std::string>().rfind(kScheme, 0) != 0) {
+    return absl::InvalidArgumentError(dir +
+                                      "/config.json: \"online_store\" must be a redis:// "
+                                      "URL string (leave it out to use HOME/online)");
+  }
+  home->online_store = it->get<std::string>();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 StatusOr<HomeConfig> LoadHome(const std::string& dir) {
   HomeConfig h = HomePaths(dir);
   auto text = ReadFile(dir + "/config.json");
@@ -51,6 +79,7 @@ StatusOr<HomeConfig> LoadHome(const std::string& dir) {
   } else {
     h.store_url = store;
   }
+  RETURN_IF_ERROR(ResolveOnlineStore(dir, *config, &h));
   return h;
 }
 

@@ -25,6 +25,9 @@ struct HomeConfig {
   std::string store_url;  // resolved: "sqlite:/abs/path" or "postgresql://..."
   std::string artifacts_dir;
   std::string online_dir;
+  // Where the online store lives when not in online_dir: a redis:// URL (RedisOnlineStore), from
+  // $PLINTH_ONLINE_STORE, else config.json's optional "online_store"; empty for online_dir.
+  std::string online_store;
   std::string signing_key_path;
   std::string public_key_path;
   std::string hmac_key_path;
@@ -38,7 +41,8 @@ std::string ResolveHomeDir(const std::string& flag);
 HomeConfig HomePaths(const std::string& dir);
 
 // Reads HOME/config.json. NotFound (with a hint to run `plinth init`) if the home does not exist
-// or is incomplete; InvalidArgument if config.json is malformed.
+// or is incomplete; InvalidArgument if config.json is malformed, or if its "online_store" or
+// $PLINTH_ONLINE_STORE (which wins when set and non-empty) is not a redis:// URL.
 StatusOr<HomeConfig> LoadHome(const std::string& dir);
 
 // Reads the credentials file's token, or "" if there is none.

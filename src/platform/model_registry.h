@@ -21,6 +21,8 @@
 
 namespace plinth {
 
+struct ModelPackage;
+
 // Stages in their order; a version moves forward only (archived is the end).
 inline constexpr const char* kStageNone = "none";
 inline constexpr const char* kStageStaging = "staging";
@@ -112,10 +114,26 @@ StatusOr<Json> CheckGate(OpContext& ctx, const Project& p, const RegisteredModel
 // CheckGate result.
 std::string BlockingFailures(const Json& gate_result);
 
+// Re-hashes every file of `version` from the artifact store and verifies every attestation
+// against the trusted keys (the platform key and HOME/keys/trusted/*.pub). DataLoss naming the
+// file or attestation that fails; a version without provenance is never trusted. Returns
+// {"ref", "project", "verified", "digest", "files", "attestations", "key_id"}.
+StatusOr<Json> VerifyVersion(OpContext& ctx, const Project& project,
+                             const ModelVersionRow& version);
+
+// The baseline of a version registered from a run (monitor/baseline.h): the training data set's
+// feature distributions and the package's scores on it, stored as an artifact. Returns its digest,
+// or "" when the package names no data set of the project (an import).
+StatusOr<std::string> ComputeAndStoreBaseline(OpContext& ctx, const Project& project,
+                                              const ModelPackage& package);
+
 // Handlers.
 void AddRegistryHandlers(HandlerMap* handlers);
 void AddApprovalHandlers(HandlerMap* handlers);
 void AddPolicyHandlers(HandlerMap* handlers);
+void AddDeploymentHandlers(HandlerMap* handlers);
+void AddEdgeHandlers(HandlerMap* handlers);
+void AddMonitorHandlers(HandlerMap* handlers);
 
 }  // namespace plinth
 

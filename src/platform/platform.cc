@@ -12,6 +12,7 @@
 #include "core/ids.h"
 #include "core/random.h"
 #include "core/sha256.h"
+#include "features/redis_online_store.h"
 #include "platform/model_registry.h"
 #include "platform/operation_context.h"
 
@@ -29,6 +30,9 @@ const HandlerMap& Handlers() {
     AddRegistryHandlers(map);
     AddApprovalHandlers(map);
     AddPolicyHandlers(map);
+    AddDeploymentHandlers(map);
+    AddEdgeHandlers(map);
+    AddMonitorHandlers(map);
     return map;
   }();
   return *handlers;
@@ -154,7 +158,10 @@ StatusOr<std::unique_ptr<Platform>> Platform::Open(const HomeConfig& home,
       new Platform(home, clock, std::move(key), std::move(hmac_text), options));
   ASSIGN_OR_RETURN(platform->store_, OpenMetadataStore(home.store_url, options.store));
   ASSIGN_OR_RETURN(platform->artifacts_, CreateLocalArtifactStore(home.artifacts_dir));
-  platform->online_ = std::make_unique<LocalOnlineStore>(home.online_dir);
+  // HOME/online unless the home's config or PLINTH_ONLINE_STORE names a redis:// URL.
+  ASSIGN_OR_RETURN(
+      platform->online_,
+      OpenOnlineStore(home.online_store.empty() ? home.online_dir : home.online_store));
   return platform;
 }
 

@@ -385,6 +385,9 @@ StatusOr<Json> ModelRegister(OpContext& ctx, const Json& req) {
   ASSIGN_OR_RETURN(QueryResult mx, ctx.tx.Query("SELECT MAX(version) FROM model_versions WHERE "
                                                 "project_id = ? AND name = ?",
                                                 {p.id, name}));
+  // The monitoring baseline: the training data's distributions and scores (docs/monitoring.md).
+  ASSIGN_OR_RETURN(std::string baseline, ComputeAndStoreBaseline(ctx, p, package));
+  if (!baseline.empty()) evidence_refs["baseline"] = baseline;
   ModelVersionRow v;
   v.name = name;
   v.version = mx.IntOrZero(0, 0) + 1;
@@ -631,6 +634,35 @@ StatusOr<Json> ModelHistory(OpContext& ctx, const Json& req) {
     if (!at || when <= *at) stage_at[r.IntOrZero(i, 0)] = r.TextOrEmpty(i, 2);
   }
   Json out = {{"project", p.name}, {"name", name}, {"events", events}};
+  // What served when: every deployment change, in order (deployment_handlers.cc).
+  ASSIGN_OR_RETURN(QueryResult dr,
+                   ctx.tx.Query("SELECT environment, action, version, canary_version, "
+                                "canary_percent, shadow_version, state, at, by_user, reason FROM "
+                                "deployment_history WHERE project_id = ? AND name = ? ORDER BY "
+                                "at, id",
+                                {p.id, name}));
+  Json deployments = Json::array();
+  std::map<std::string, Json> serving_at;  // environment -> what served at `at`
+  for (size_t i = 0; i < dr.rows.size(); ++i) {
+    Json e = {{"environment", dr.TextOrEmpty(i, 0)},  {"action", dr.TextOrEmpty(i, 1)},
+              {"version", dr.IntOrZero(i, 2)},        {"canary_version", dr.IntOrZero(i, 3)},
+              {"canary_percent", dr.IntOrZero(i, 4)}, {"shadow_version", dr.IntOrZero(i, 5)},
+              {"state", dr.TextOrEmpty(i, 6)},        {"at", FormatTime(dr.IntOrZero(i, 7))},
+              {"by", dr.TextOrEmpty(i, 8)},           {"reason", dr.TextOrEmpty(i, 9)}};
+    if (!at || dr.IntOrZero(i, 7) <= *at) serving_at[dr.TextOrEmpty(i, 0)] = e;
+    deployments.push_back(std::move(e));
+  }
+  out["deployments"] = deployments;
+  if (at) {
+    Json serving = Json::object();
+    for (const auto& [env, e] : serving_at) {
+      serving[env] = e["state"] == "active" ? Json{{"version", e["version"]},
+                                                   {"canary_version", e["canary_version"]},
+                                                   {"canary_percent", e["canary_percent"]}}
+                                            : Json(nullptr);
+    }
+    out["serving_at"] = serving;
+  }
   if (at) {
     Json in_stage = {{"staging", Json::array()}, {"production", Json::array()}};
     for (const auto& [version, stage] : stage_at) {
@@ -703,63 +735,7 @@ std::vector<registry::TrustedKey> TrustedKeys(OpContext& ctx) {
 
 StatusOr<Json> ModelVerify(OpContext& ctx, const Json& req) {
   ASSIGN_OR_RETURN(VersionInProject vp, AuthorizeVersion(ctx, req, Permission::kProjectRead));
-  const ModelVersionRow& v = vp.version;
-  // The package as stored now, every byte re-hashed.
-  std::map<std::string, std::string> files;
-  for (const auto& [name, digest] : v.files.items()) {
-    std::string bytes;
-    Status s = ctx.platform.artifacts().Get(digest.get<std::string>(), StringSink(&bytes));
-    if (absl::IsNotFound(s)) {
-      return absl::DataLossError(v.Ref() + ": file " + name + " is missing from the artifact " +
-                                 "store (" + digest.get<std::string>().substr(0, 80) + ")");
-    }
-    if (!s.ok()) {
-      return absl::DataLossError(v.Ref() + ": file " + name + ": " + std::string(s.message()));
-    }
-    files[name] = Sha256Digest(bytes);
-  }
-  auto manifest = files.find(std::string(kManifestFileName));
-  if (manifest == files.end() || manifest->second != v.digest) {
-    return absl::DataLossError(v.Ref() + ": manifest.json does not match the version's digest " +
-                               v.digest);
-  }
-  ASSIGN_OR_RETURN(Json attestations, AttestationsOf(ctx, vp.project, v));
-  bool provenance = false;
-  std::vector<registry::TrustedKey> trusted = TrustedKeys(ctx);
-  Json checked = Json::array();
-  for (const Json& a : attestations) {
-    const std::string digest = a["digest"].get<std::string>();
-    const std::string type = a["predicate_type"].get<std::string>();
-    std::string bytes;
-    Status s = ctx.platform.artifacts().Get(digest, StringSink(&bytes));
-    if (!s.ok()) {
-      return absl::DataLossError(v.Ref() + ": attestation " + digest.substr(0, 80) + ": " +
-                                 std::string(s.message()));
-    }
-    Json envelope = Json::parse(bytes, nullptr, false);
-    registry::VerifyExpectation expect;
-    expect.predicate_type = type;
-    expect.model = {vp.project.name, v.name, v.version, v.digest};
-    expect.files = files;
-    auto verified = registry::VerifyEnvelope(envelope, trusted, expect);
-    if (!verified.ok()) {
-      return absl::DataLossError(v.Ref() + ": attestation " + digest.substr(0, 19) + " (" +
-                                 a["subject"].get<std::string>() +
-                                 "): " + std::string(verified.status().message()));
-    }
-    if (type == registry::kProvenancePredicateType) provenance = true;
-    checked.push_back({{"digest", digest}, {"predicate_type", type}, {"subject", a["subject"]}});
-  }
-  if (!provenance) {
-    return absl::DataLossError(v.Ref() + " has no provenance attestation: it cannot be trusted");
-  }
-  return Json{{"ref", v.Ref()},
-              {"project", vp.project.name},
-              {"verified", true},
-              {"digest", v.digest},
-              {"files", files.size()},
-              {"attestations", checked},
-              {"key_id", ctx.platform.signing_key().KeyId()}};
+  return VerifyVersion(ctx, vp.project, vp.version);
 }
 
 StatusOr<Json> ModelInventory(OpContext& ctx, const Json& req) {
@@ -840,6 +816,65 @@ void AddRegistryHandlers(HandlerMap* handlers) {
   (*handlers)["model.alias"] = ModelAlias;
   (*handlers)["model.verify"] = ModelVerify;
   (*handlers)["model.inventory"] = ModelInventory;
+}
+
+StatusOr<Json> VerifyVersion(OpContext& ctx, const Project& project, const ModelVersionRow& v) {
+  // The package as stored now, every byte re-hashed.
+  std::map<std::string, std::string> files;
+  for (const auto& [name, digest] : v.files.items()) {
+    std::string bytes;
+    Status s = ctx.platform.artifacts().Get(digest.get<std::string>(), StringSink(&bytes));
+    if (absl::IsNotFound(s)) {
+      return absl::DataLossError(v.Ref() + ": file " + name + " is missing from the artifact " +
+                                 "store (" + digest.get<std::string>().substr(0, 80) + ")");
+    }
+    if (!s.ok()) {
+      return absl::DataLossError(v.Ref() + ": file " + name + ": " + std::string(s.message()));
+    }
+    files[name] = Sha256Digest(bytes);
+  }
+  auto manifest = files.find(std::string(kManifestFileName));
+  if (manifest == files.end() || manifest->second != v.digest) {
+    return absl::DataLossError(v.Ref() + ": manifest.json does not match the version's digest " +
+                               v.digest);
+  }
+  ASSIGN_OR_RETURN(Json attestations, AttestationsOf(ctx, project, v));
+  bool provenance = false;
+  std::vector<registry::TrustedKey> trusted = TrustedKeys(ctx);
+  Json checked = Json::array();
+  for (const Json& a : attestations) {
+    const std::string digest = a["digest"].get<std::string>();
+    const std::string type = a["predicate_type"].get<std::string>();
+    std::string bytes;
+    Status s = ctx.platform.artifacts().Get(digest, StringSink(&bytes));
+    if (!s.ok()) {
+      return absl::DataLossError(v.Ref() + ": attestation " + digest.substr(0, 80) + ": " +
+                                 std::string(s.message()));
+    }
+    Json envelope = Json::parse(bytes, nullptr, false);
+    registry::VerifyExpectation expect;
+    expect.predicate_type = type;
+    expect.model = {project.name, v.name, v.version, v.digest};
+    expect.files = files;
+    auto verified = registry::VerifyEnvelope(envelope, trusted, expect);
+    if (!verified.ok()) {
+      return absl::DataLossError(v.Ref() + ": attestation " + digest.substr(0, 19) + " (" +
+                                 a["subject"].get<std::string>() +
+                                 "): " + std::string(verified.status().message()));
+    }
+    if (type == registry::kProvenancePredicateType) provenance = true;
+    checked.push_back({{"digest", digest}, {"predicate_type", type}, {"subject", a["subject"]}});
+  }
+  if (!provenance) {
+    return absl::DataLossError(v.Ref() + " has no provenance attestation: it cannot be trusted");
+  }
+  return Json{{"ref", v.Ref()},
+              {"project", project.name},
+              {"verified", true},
+              {"digest", v.digest},
+              {"files", files.size()},
+              {"attestations", checked},
+              {"key_id", ctx.platform.signing_key().KeyId()}};
 }
 
 }  // namespace plinth

@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/clock.h"
 #include "core/random.h"
 #include "core/sha256.h"
 
@@ -104,30 +105,42 @@ std::string ModelText(std::string_view project, std::string_view name, std::stri
   return absl::StrCat(Shown(project), "/", Shown(name), "@", Shown(version));
 }
 
-// The subjects of a statement as name -> "sha256:<hex>"; InvalidArgument naming the first
-// subject that is malformed or repeated.
-StatusOr<std::map<std::string, std::string>> ReadSubjects(const Json& statement) {
-  const Json* subjects = Member(statement, "subject");
-  if (subjects == nullptr || !subjects->is_array() || subjects->empty()) {
-    return absl::InvalidArgumentError("statement has no subjects");
+// A list of {"name", "digest": DigestSet} as name -> "sha256:<hex>"; InvalidArgument naming the
+// first entry that is malformed or repeated. `label` names an entry in messages ("subject").
+StatusOr<std::map<std::string, std::string>> ReadFileList(const Json* list,
+                                                          const std::string& label,
+                                                          const std::string& none) {
+  if (list == nullptr || !list->is_array() || list->empty()) {
+    return absl::InvalidArgumentError(none);
   }
   std::map<std::string, std::string> files;
-  for (size_t i = 0; i < subjects->size(); ++i) {
-    const Json& subject = (*subjects)[i];
-    const std::string* name = StringMember(subject, "name");
+  for (size_t i = 0; i < list->size(); ++i) {
+    const Json& entry = (*list)[i];
+    const std::string* name = StringMember(entry, "name");
     if (name == nullptr || name->empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("subject ", i, " has no name"));
+      return absl::InvalidArgumentError(absl::StrCat(label, " ", i, " has no name"));
     }
-    std::string digest = FromDigestSet(Member(subject, "digest"));
+    std::string digest = FromDigestSet(Member(entry, "digest"));
     if (digest.empty()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("subject ", Shown(*name), " has no sha256 digest of 64 lowercase hex"));
+          absl::StrCat(label, " ", Shown(*name), " has no sha256 digest of 64 lowercase hex"));
     }
     if (!files.emplace(*name, std::move(digest)).second) {
-      return absl::InvalidArgumentError(absl::StrCat("subject ", Shown(*name), " is listed twice"));
+      return absl::InvalidArgumentError(absl::StrCat(label, " ", Shown(*name), " is listed twice"));
     }
   }
   return files;
+}
+
+// The subjects of a statement as name -> "sha256:<hex>".
+StatusOr<std::map<std::string, std::string>> ReadSubjects(const Json& statement) {
+  return ReadFileList(Member(statement, "subject"), "subject", "statement has no subjects");
+}
+
+// The source package an edge bundle statement names, as name -> "sha256:<hex>".
+StatusOr<std::map<std::string, std::string>> ReadSourcePackage(const Json& predicate) {
+  return ReadFileList(Member(predicate, "sourcePackage"), "source package file",
+                      "edge bundle names no source package (predicate.sourcePackage)");
 }
 
 // What SignStatement requires and VerifyEnvelope checks again after the signature.
@@ -158,9 +171,19 @@ Status AsDataLoss(const Status& status) {
 
 Status CheckExpectation(const VerifyExpectation& expect) {
   if (expect.predicate_type != kProvenancePredicateType &&
-      expect.predicate_type != kApprovalPredicateType) {
+      expect.predicate_type != kApprovalPredicateType &&
+      expect.predicate_type != kEdgeBundlePredicateType) {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown expected predicate type '", expect.predicate_type, "'"));
+  }
+  if (!expect.compiled_digest.empty()) {
+    if (expect.predicate_type != kEdgeBundlePredicateType) {
+      return absl::InvalidArgumentError(
+          "an expected compiled digest is for edge bundle statements only");
+    }
+    if (!IsValidDigest(expect.compiled_digest)) {
+      return absl::InvalidArgumentError("the expected compiled digest is not sha256:<hex>");
+    }
   }
   if (expect.model.project.empty() || expect.model.name.empty() || expect.model.version <= 0) {
     return absl::InvalidArgumentError("the expected model needs a project, a name and a version");
@@ -257,6 +280,52 @@ Status CheckModel(const Json& predicate, const VerifyExpectation& expect) {
   return absl::OkStatus();
 }
 
+// The fields an edge bundle's predicate must carry besides the model (checked after it).
+Status CheckEdgeBundlePredicate(const Json& predicate) {
+  const std::string* stage = StringMember(predicate, "stage");
+  if (stage == nullptr || (*stage != "staging" && *stage != "production")) {
+    return absl::DataLossError(absl::StrCat("edge bundle stage ",
+                                            ShownJson(Member(predicate, "stage")),
+                                            " is not staging or production"));
+  }
+  RETURN_IF_ERROR(AsDataLoss(ReadSourcePackage(predicate).status()));
+  const Json* approvals = Member(predicate, "approvals");
+  if (approvals == nullptr || !approvals->is_array() || approvals->empty()) {
+    return absl::DataLossError("edge bundle names no approvals (predicate.approvals)");
+  }
+  for (size_t i = 0; i < approvals->size(); ++i) {
+    const Json& approval = (*approvals)[i];
+    const std::string* decision = StringMember(approval, "decision");
+    if (decision == nullptr || !IsApprovalDecision(*decision) || *decision == kDecisionReject ||
+        FromDigestSet(Member(approval, "digest")).empty()) {
+      return absl::DataLossError(
+          absl::StrCat("edge bundle approval ", i,
+                       " is not {\"decision\": validate|approve|promote, \"digest\": "
+                       "{\"sha256\": hex}}"));
+    }
+  }
+  const std::string* by = StringMember(predicate, "exportedBy");
+  if (by == nullptr || by->empty()) {
+    return absl::DataLossError("edge bundle names no exporter (predicate.exportedBy)");
+  }
+  const std::string* at = StringMember(predicate, "exportedAt");
+  if (at == nullptr || !ParseTime(*at).has_value()) {
+    return absl::DataLossError(absl::StrCat("edge bundle exportedAt ",
+                                            ShownJson(Member(predicate, "exportedAt")),
+                                            " is not an RFC 3339 time"));
+  }
+  const Json* format = Member(predicate, "compiledFormat");
+  if (format == nullptr || !format->is_number_integer() || format->get<int64_t>() < 1) {
+    return absl::DataLossError(absl::StrCat("edge bundle compiledFormat ", ShownJson(format),
+                                            " is not a positive integer"));
+  }
+  const std::string* kind = StringMember(predicate, "compiledKind");
+  if (kind == nullptr || kind->empty()) {
+    return absl::DataLossError("edge bundle names no compiled kind (predicate.compiledKind)");
+  }
+  return absl::OkStatus();
+}
+
 Status CheckPredicate(const Json& predicate, std::string_view predicate_type) {
   if (predicate_type == kProvenancePredicateType) {
     const Json* definition = Member(predicate, "buildDefinition");
@@ -268,6 +337,7 @@ Status CheckPredicate(const Json& predicate, std::string_view predicate_type) {
     }
     return absl::OkStatus();
   }
+  if (predicate_type == kEdgeBundlePredicateType) return CheckEdgeBundlePredicate(predicate);
   const std::string* decision = StringMember(predicate, "decision");
   if (decision == nullptr || !IsApprovalDecision(*decision)) {
     return absl::DataLossError(absl::StrCat("approval decision ",
@@ -302,6 +372,29 @@ Status CheckFiles(const std::map<std::string, std::string>& attested,
   }
   if (problems.empty()) return absl::OkStatus();
   return absl::DataLossError(absl::StrJoin(problems, "; "));
+}
+
+// An edge bundle's subjects are exactly manifest.json (the package's, as `expect` has it) and
+// model.plc (compiled_digest when the verifier holds the bundle); its source package is exactly
+// the package of `expect.files`.
+Status CheckEdgeBundleFiles(const std::map<std::string, std::string>& attested,
+                            const Json& predicate, const VerifyExpectation& expect) {
+  std::map<std::string, std::string> bundle = {
+      {std::string(kManifestSubject), expect.files.at(std::string(kManifestSubject))}};
+  std::string compiled = expect.compiled_digest;
+  if (compiled.empty()) {
+    // Without the bundle at hand, any attested digest of the compiled file is accepted; a
+    // statement that attests none is still refused (as a file that is not attested).
+    auto it = attested.find(std::string(kCompiledModelSubject));
+    compiled = it == attested.end() ? "(unknown)" : it->second;
+  }
+  bundle.emplace(std::string(kCompiledModelSubject), compiled);
+  RETURN_IF_ERROR(CheckFiles(attested, bundle));
+  StatusOr<std::map<std::string, std::string>> package = ReadSourcePackage(predicate);
+  RETURN_IF_ERROR(AsDataLoss(package.status()));
+  Status same = CheckFiles(*package, expect.files);
+  if (!same.ok()) return absl::DataLossError(absl::StrCat("source package: ", same.message()));
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -373,6 +466,33 @@ Json ApprovalStatement(const ApprovalInputs& in) {
   return {{"_type", kStatementType},
           {"subject", SubjectsJson(in.files)},
           {"predicateType", kApprovalPredicateType},
+          {"predicate", std::move(predicate)}};
+}
+
+Json EdgeBundleStatement(const EdgeBundleInputs& in) {
+  std::vector<AttestationRef> approvals = in.approvals;
+  std::sort(approvals.begin(), approvals.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.decision, a.digest) < std::tie(b.decision, b.digest);
+  });
+  Json approvals_json = Json::array();
+  for (const AttestationRef& approval : approvals) {
+    approvals_json.push_back(
+        {{"decision", approval.decision}, {"digest", DigestSet(approval.digest)}});
+  }
+  Json predicate = {{"model", ModelJson(in.model)},
+                    {"sourcePackage", SubjectsJson(in.package_files)},
+                    {"stage", in.stage},
+                    {"approvals", std::move(approvals_json)},
+                    {"exportedBy", in.exported_by},
+                    {"exportedAt", in.exported_at},
+                    {"compiledFormat", in.compiled_format},
+                    {"compiledKind", in.compiled_kind},
+                    {"requestId", in.request_id}};
+  std::vector<Subject> subjects = {{std::string(kManifestSubject), in.model.package_digest},
+                                   {std::string(kCompiledModelSubject), in.compiled_digest}};
+  return {{"_type", kStatementType},
+          {"subject", SubjectsJson(std::move(subjects))},
+          {"predicateType", kEdgeBundlePredicateType},
           {"predicate", std::move(predicate)}};
 }
 
@@ -476,7 +596,11 @@ StatusOr<Json> VerifyEnvelope(const Json& envelope, const std::vector<TrustedKey
 
   StatusOr<std::map<std::string, std::string>> attested = ReadSubjects(statement);
   RETURN_IF_ERROR(AsDataLoss(attested.status()));
-  RETURN_IF_ERROR(CheckFiles(*attested, expect.files));
+  if (expect.predicate_type == kEdgeBundlePredicateType) {
+    RETURN_IF_ERROR(CheckEdgeBundleFiles(*attested, *predicate, expect));
+  } else {
+    RETURN_IF_ERROR(CheckFiles(*attested, expect.files));
+  }
   return statement;
 }
 

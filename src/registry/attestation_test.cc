@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -538,6 +539,209 @@ TEST_F(AttestationTest, SignRefusesStatementsVerifyWouldRefuse) {
   EXPECT_EQ(code(ProvenanceStatement(in)), absl::StatusCode::kInvalidArgument);
 }
 
+// --- Edge bundles: the statement signed for `plinth export edge` (docs/edge.md). ---
+
+EdgeBundleInputs CreditEdge(int64_t version) {
+  EdgeBundleInputs in;
+  in.model = {"risk", "credit", version, Digest('a')};
+  in.package_files = {
+      {"model.json", Digest('b')}, {"manifest.json", Digest('a')}, {"card.html", Digest('c')}};
+  in.compiled_digest = Digest('e');
+  in.compiled_format = 1;
+  in.compiled_kind = "xgboost";
+  in.stage = "staging";
+  in.approvals = {{"promote", Digest('7')}, {"approve", Digest('6')}};
+  in.exported_by = "dan";
+  in.exported_at = "2026-03-04T08:00:00Z";
+  in.request_id = "req-9";
+  return in;
+}
+
+// As the edge binary verifies: the package named by the manifest, and the bundle's model.plc.
+VerifyExpectation ExpectEdge(int64_t version) {
+  VerifyExpectation expect = Expect(kEdgeBundlePredicateType, version);
+  expect.compiled_digest = Digest('e');
+  return expect;
+}
+
+class EdgeAttestationTest : public AttestationTest {
+ protected:
+  Json Signed(const EdgeBundleInputs& in) {
+    StatusOr<Json> envelope = SignStatement(EdgeBundleStatement(in), key_);
+    EXPECT_TRUE(envelope.ok()) << envelope.status();
+    return *envelope;
+  }
+  Json SignedStatement(const Json& statement) {
+    StatusOr<Json> envelope = SignStatement(statement, key_);
+    EXPECT_TRUE(envelope.ok()) << envelope.status();
+    return *envelope;
+  }
+};
+
+TEST_F(EdgeAttestationTest, StatementAttestsExactlyTheBundlesSignedFiles) {
+  Json statement = EdgeBundleStatement(CreditEdge(3));
+  EXPECT_EQ(statement["_type"], kStatementType);
+  EXPECT_EQ(statement["predicateType"], "https://plinth.dev/attestation/edge-bundle/v1");
+  EXPECT_EQ(statement["subject"],
+            Json::parse(R"([{"name":"manifest.json","digest":{"sha256":")" + Hex('a') +
+                        R"("}},{"name":"model.plc","digest":{"sha256":")" + Hex('e') + R"("}}])"));
+  const Json& predicate = statement["predicate"];
+  EXPECT_EQ(
+      predicate["model"],
+      Json::parse(R"({"project":"risk","name":"credit","version":3,"packageDigest":{"sha256":")" +
+                  Hex('a') + R"("}})"));
+  // The source package, sorted by name: the compiled file is tied to these signed files.
+  ASSERT_EQ(predicate["sourcePackage"].size(), 3u);
+  EXPECT_EQ(predicate["sourcePackage"][0]["name"], "card.html");
+  EXPECT_EQ(predicate["sourcePackage"][2],
+            Json::parse(R"({"name":"model.json","digest":{"sha256":")" + Hex('b') + R"("}})"));
+  EXPECT_EQ(predicate["stage"], "staging");
+  EXPECT_EQ(
+      predicate["approvals"],
+      Json::parse(R"([{"decision":"approve","digest":{"sha256":")" + Hex('6') +
+                  R"("}},{"decision":"promote","digest":{"sha256":")" + Hex('7') + R"("}}])"));
+  EXPECT_EQ(predicate["exportedBy"], "dan");
+  EXPECT_EQ(predicate["exportedAt"], "2026-03-04T08:00:00Z");
+  EXPECT_EQ(predicate["compiledFormat"], 1);
+  EXPECT_EQ(predicate["compiledKind"], "xgboost");
+  EXPECT_EQ(predicate["requestId"], "req-9");
+}
+
+TEST_F(EdgeAttestationTest, RoundTripOnTheEdgeAndOnThePlatform) {
+  Json envelope = Signed(CreditEdge(3));
+  StatusOr<Json> verified = VerifyEnvelope(envelope, trusted_, ExpectEdge(3));
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(*verified, EdgeBundleStatement(CreditEdge(3)));
+  // The platform re-verifies a version's attestations from the package, without the bundle.
+  VerifyExpectation platform = ExpectEdge(3);
+  platform.compiled_digest.clear();
+  verified = VerifyEnvelope(envelope, trusted_, platform);
+  EXPECT_TRUE(verified.ok()) << verified.status();
+  // The same inputs in another order give the same bytes.
+  EdgeBundleInputs reordered = CreditEdge(3);
+  std::reverse(reordered.package_files.begin(), reordered.package_files.end());
+  std::reverse(reordered.approvals.begin(), reordered.approvals.end());
+  EXPECT_EQ(Signed(reordered), envelope);
+}
+
+TEST_F(EdgeAttestationTest, TamperedCompiledModelIsRefused) {
+  VerifyExpectation expect = ExpectEdge(3);
+  expect.compiled_digest = Digest('0');
+  EXPECT_EQ(RefusalOf(Signed(CreditEdge(3)), expect),
+            "file model.plc: digest " + Digest('0') + " differs from the attested " + Digest('e'));
+}
+
+TEST_F(EdgeAttestationTest, TamperedManifestIsRefused) {
+  // On the edge the expected package digest is the manifest's own hash, so a changed manifest
+  // names another package.
+  VerifyExpectation expect = ExpectEdge(3);
+  expect.model.package_digest = Digest('0');
+  expect.files["manifest.json"] = Digest('0');
+  EXPECT_EQ(RefusalOf(Signed(CreditEdge(3)), expect),
+            "statement names package " + Digest('a') + ", expected " + Digest('0'));
+  // A manifest subject that differs from the package the predicate names is caught too.
+  Json statement = EdgeBundleStatement(CreditEdge(3));
+  statement["subject"][0]["digest"]["sha256"] = Hex('0');
+  EXPECT_EQ(
+      RefusalOf(SignedStatement(statement), ExpectEdge(3)),
+      "file manifest.json: digest " + Digest('a') + " differs from the attested " + Digest('0'));
+}
+
+TEST_F(EdgeAttestationTest, SubjectsMustBeExactlyManifestAndCompiledModel) {
+  Json statement = EdgeBundleStatement(CreditEdge(3));
+  statement["subject"].push_back({{"name", "extra.bin"}, {"digest", {{"sha256", Hex('9')}}}});
+  EXPECT_EQ(RefusalOf(SignedStatement(statement), ExpectEdge(3)),
+            "attested file extra.bin is missing");
+  statement = EdgeBundleStatement(CreditEdge(3));
+  statement["subject"].erase(1);  // model.plc
+  EXPECT_EQ(RefusalOf(SignedStatement(statement), ExpectEdge(3)), "file model.plc is not attested");
+  // Also when the platform verifies without the bundle.
+  VerifyExpectation platform = ExpectEdge(3);
+  platform.compiled_digest.clear();
+  EXPECT_EQ(RefusalOf(SignedStatement(statement), platform), "file model.plc is not attested");
+}
+
+TEST_F(EdgeAttestationTest, ChangedSourcePackageIsRefused) {
+  VerifyExpectation expect = ExpectEdge(3);
+  expect.files["model.json"] = Digest('8');
+  expect.files.erase("card.html");
+  EXPECT_EQ(RefusalOf(Signed(CreditEdge(3)), expect),
+            "source package: attested file card.html is missing; file model.json: digest " +
+                Digest('8') + " differs from the attested " + Digest('b'));
+}
+
+TEST_F(EdgeAttestationTest, StatementOfAnotherModelOrVersionIsRefused) {
+  EXPECT_EQ(RefusalOf(Signed(CreditEdge(2)), ExpectEdge(3)),
+            "statement names model risk/credit@2, expected risk/credit@3");
+  EdgeBundleInputs in = CreditEdge(3);
+  in.model.name = "fraud";
+  EXPECT_EQ(RefusalOf(Signed(in), ExpectEdge(3)),
+            "statement names model risk/fraud@3, expected risk/credit@3");
+}
+
+TEST_F(EdgeAttestationTest, PredicateTypeMismatchIsRefused) {
+  // A provenance or approval envelope is not an edge bundle's, and the other way round.
+  EXPECT_EQ(RefusalOf(SignedProvenance(3), ExpectEdge(3)),
+            "predicate type https://slsa.dev/provenance/v1, expected "
+            "https://plinth.dev/attestation/edge-bundle/v1");
+  EXPECT_EQ(Refusal(Signed(CreditEdge(3)), 3, kApprovalPredicateType),
+            "predicate type https://plinth.dev/attestation/edge-bundle/v1, expected "
+            "https://plinth.dev/attestation/approval/v1");
+}
+
+TEST_F(EdgeAttestationTest, UntrustedKeyIsRefused) {
+  // A bundle re-signed by another key verifies only if that key is trusted.
+  SigningKey other = SigningKey::Generate();
+  StatusOr<Json> envelope = SignStatement(EdgeBundleStatement(CreditEdge(3)), other);
+  ASSERT_TRUE(envelope.ok());
+  EXPECT_EQ(RefusalOf(*envelope, ExpectEdge(3)),
+            "signature by key " + other.KeyId() + " which is not trusted");
+  Json tampered = Signed(CreditEdge(3));
+  tampered["signatures"][0]["sig"] = other.Sign("anything");
+  EXPECT_THAT(RefusalOf(tampered, ExpectEdge(3)), HasSubstr("does not verify over the payload"));
+}
+
+TEST_F(EdgeAttestationTest, RequiredPredicateFieldsAreChecked) {
+  auto refusal = [&](const std::function<void(Json&)>& change) {
+    Json statement = EdgeBundleStatement(CreditEdge(3));
+    change(statement["predicate"]);
+    return RefusalOf(SignedStatement(statement), ExpectEdge(3));
+  };
+  EXPECT_EQ(refusal([](Json& p) { p["stage"] = "none"; }),
+            "edge bundle stage none is not staging or production");
+  EXPECT_EQ(refusal([](Json& p) { p.erase("stage"); }),
+            "edge bundle stage (none) is not staging or production");
+  EXPECT_EQ(refusal([](Json& p) { p.erase("sourcePackage"); }),
+            "edge bundle names no source package (predicate.sourcePackage)");
+  EXPECT_EQ(refusal([](Json& p) { p["sourcePackage"][1]["digest"]["sha256"] = "xyz"; }),
+            "source package file manifest.json has no sha256 digest of 64 lowercase hex");
+  EXPECT_EQ(refusal([](Json& p) { p["approvals"] = Json::array(); }),
+            "edge bundle names no approvals (predicate.approvals)");
+  EXPECT_THAT(refusal([](Json& p) { p["approvals"][0]["decision"] = "reject"; }),
+              HasSubstr("edge bundle approval 0 is not"));
+  EXPECT_EQ(refusal([](Json& p) { p["exportedBy"] = ""; }),
+            "edge bundle names no exporter (predicate.exportedBy)");
+  EXPECT_EQ(refusal([](Json& p) { p["exportedAt"] = "yesterday"; }),
+            "edge bundle exportedAt yesterday is not an RFC 3339 time");
+  EXPECT_EQ(refusal([](Json& p) { p["compiledFormat"] = 0; }),
+            "edge bundle compiledFormat 0 is not a positive integer");
+  EXPECT_EQ(refusal([](Json& p) { p["compiledFormat"] = "1"; }),
+            "edge bundle compiledFormat 1 is not a positive integer");
+  EXPECT_EQ(refusal([](Json& p) { p.erase("compiledKind"); }),
+            "edge bundle names no compiled kind (predicate.compiledKind)");
+}
+
+TEST_F(EdgeAttestationTest, CompiledDigestIsForEdgeBundlesOnly) {
+  VerifyExpectation expect = Expect(kProvenancePredicateType, 3);
+  expect.compiled_digest = Digest('e');
+  EXPECT_EQ(VerifyEnvelope(SignedProvenance(3), trusted_, expect).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  expect = ExpectEdge(3);
+  expect.compiled_digest = "sha256:short";
+  EXPECT_EQ(VerifyEnvelope(Signed(CreditEdge(3)), trusted_, expect).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 // The example of docs/formats/attestation.md: its key's seed is the bytes 00 01 .. 1f (never use it
 // for anything else), so the documented envelopes can be checked byte for byte.
 constexpr char kExampleSecretKey[] =
@@ -698,6 +902,77 @@ TEST(AttestationFormatDoc, TheDocumentedExamplesVerifyWithTheDocumentedKey) {
   StatusOr<Json> approval = VerifyEnvelope(Json::parse(kDocumentedApproval), trusted,
                                            ExampleExpectation(kApprovalPredicateType));
   EXPECT_TRUE(approval.ok()) << approval.status();
+}
+
+EdgeBundleInputs ExampleEdgeBundle() {
+  EdgeBundleInputs in;
+  in.model = {"credit-risk", "credit-default", 3, std::string("sha256:") + kManifestHex};
+  in.package_files = {{"manifest.json", std::string("sha256:") + kManifestHex},
+                      {"model.json", std::string("sha256:") + kModelHex}};
+  in.compiled_digest = "sha256:5d3c0f8e2a9b7146c1e08d2f3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d";
+  in.compiled_format = 1;
+  in.compiled_kind = "xgboost";
+  in.stage = "production";
+  in.approvals = {
+      {"approve", "sha256:3b1f6a0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a"},
+      {"promote", "sha256:9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d"},
+      {"validate", "sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"}};
+  in.exported_by = "dan";
+  in.exported_at = "2026-03-05T10:15:00Z";
+  in.request_id = "01JNW2R5T8Y1U4I7O0P3A6S9D2";
+  return in;
+}
+
+// The edge bundle statement printed in docs/formats/attestation.md.
+constexpr char kDocumentedEdgeBundle[] = R"({
+  "_type": "https://in-toto.io/Statement/v1",
+  "predicate": {
+    "approvals": [
+      {"decision": "approve",
+       "digest": {"sha256": "3b1f6a0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a"}},
+      {"decision": "promote",
+       "digest": {"sha256": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d"}},
+      {"decision": "validate",
+       "digest": {"sha256": "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"}}
+    ],
+    "compiledFormat": 1,
+    "compiledKind": "xgboost",
+    "exportedAt": "2026-03-05T10:15:00Z",
+    "exportedBy": "dan",
+    "model": {
+      "name": "credit-default",
+      "packageDigest": {"sha256": "ffa5b716b5a57837f7929dfcca4b4dfdeb97210a7fd5a12d2f1978846d6f1743"},
+      "project": "credit-risk",
+      "version": 3
+    },
+    "requestId": "01JNW2R5T8Y1U4I7O0P3A6S9D2",
+    "sourcePackage": [
+      {"digest": {"sha256": "ffa5b716b5a57837f7929dfcca4b4dfdeb97210a7fd5a12d2f1978846d6f1743"},
+       "name": "manifest.json"},
+      {"digest": {"sha256": "08449dfe8b6c265b9ec864ad13b8d86e7503428f935b9f3d01edab200f0eabd6"},
+       "name": "model.json"}
+    ],
+    "stage": "production"
+  },
+  "predicateType": "https://plinth.dev/attestation/edge-bundle/v1",
+  "subject": [
+    {"digest": {"sha256": "ffa5b716b5a57837f7929dfcca4b4dfdeb97210a7fd5a12d2f1978846d6f1743"},
+     "name": "manifest.json"},
+    {"digest": {"sha256": "5d3c0f8e2a9b7146c1e08d2f3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d"},
+     "name": "model.plc"}
+  ]
+})";
+
+TEST(AttestationFormatDoc, TheDocumentedEdgeBundleStatementIsWhatTheBuilderGives) {
+  EXPECT_EQ(EdgeBundleStatement(ExampleEdgeBundle()), Json::parse(kDocumentedEdgeBundle));
+  SigningKey key = ExampleKey();
+  StatusOr<Json> envelope = SignStatement(EdgeBundleStatement(ExampleEdgeBundle()), key);
+  ASSERT_TRUE(envelope.ok()) << envelope.status();
+  std::vector<TrustedKey> trusted = {{"", key.public_key()}};
+  VerifyExpectation expect = ExampleExpectation(kEdgeBundlePredicateType);
+  expect.compiled_digest = ExampleEdgeBundle().compiled_digest;
+  StatusOr<Json> verified = VerifyEnvelope(*envelope, trusted, expect);
+  EXPECT_TRUE(verified.ok()) << verified.status();
 }
 
 TEST(DecodeStatement, ReadsWithoutVerifyingAndRefusesMalformedEnvelopes) {

@@ -259,6 +259,54 @@ const std::vector<Migration>& SchemaMigrations() {
            "CREATE INDEX policy_decisions_version ON policy_decisions(project_id, name, version, "
            "gate, at)",
        }},
+      {9,
+       "deployments and their history; monitoring: alert thresholds, drift and performance "
+       "reports, alerts, outcome labels",
+       {
+           // One row per (project, model, environment): the primary version serving it, an
+           // optional canary taking canary_percent of the traffic and an optional shadow scored
+           // beside the primary; state: active or stopped. generation grows on every change so a
+           // serving process notices changes with one cheap query.
+           "CREATE TABLE deployments (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, "
+           "name TEXT NOT NULL, environment TEXT NOT NULL, version BIGINT NOT NULL, "
+           "digest TEXT NOT NULL, canary_version BIGINT NOT NULL, canary_digest TEXT NOT NULL, "
+           "canary_percent BIGINT NOT NULL, shadow_version BIGINT NOT NULL, "
+           "shadow_digest TEXT NOT NULL, state TEXT NOT NULL, generation BIGINT NOT NULL, "
+           "updated_at BIGINT NOT NULL, updated_by TEXT NOT NULL, reason TEXT NOT NULL, "
+           "UNIQUE (project_id, name, environment))",
+           "CREATE INDEX deployments_environment ON deployments(environment)",
+           // Every change of a deployment (deploy, canary, shadow, rollback, stop), with the
+           // configuration after it, so "what served when" is a query.
+           "CREATE TABLE deployment_history (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, "
+           "name TEXT NOT NULL, environment TEXT NOT NULL, action TEXT NOT NULL, "
+           "version BIGINT NOT NULL, canary_version BIGINT NOT NULL, "
+           "canary_percent BIGINT NOT NULL, shadow_version BIGINT NOT NULL, state TEXT NOT NULL, "
+           "at BIGINT NOT NULL, by_user TEXT NOT NULL, reason TEXT NOT NULL)",
+           "CREATE INDEX deployment_history_model ON deployment_history(project_id, name, "
+           "environment, at)",
+           // Monitoring: the alert thresholds per model (YAML as applied), each drift or
+           // performance check's report, the alerts raised, and ground-truth labels keyed by the
+           // decision record's id.
+           "CREATE TABLE monitor_configs (project_id TEXT NOT NULL, name TEXT NOT NULL, "
+           "yaml TEXT NOT NULL, digest TEXT NOT NULL, applied_by TEXT NOT NULL, "
+           "applied_at BIGINT NOT NULL, PRIMARY KEY (project_id, name))",
+           "CREATE TABLE monitor_reports (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, "
+           "name TEXT NOT NULL, version BIGINT NOT NULL, kind TEXT NOT NULL, "
+           "source TEXT NOT NULL, rows BIGINT NOT NULL, report_digest TEXT NOT NULL, "
+           "summary_json TEXT NOT NULL, at BIGINT NOT NULL, by_user TEXT NOT NULL)",
+           "CREATE INDEX monitor_reports_model ON monitor_reports(project_id, name, at)",
+           "CREATE TABLE monitor_alerts (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, "
+           "name TEXT NOT NULL, version BIGINT NOT NULL, report_id TEXT NOT NULL, "
+           "rule TEXT NOT NULL, metric TEXT NOT NULL, feature TEXT NOT NULL, "
+           "value DOUBLE PRECISION NOT NULL, threshold DOUBLE PRECISION NOT NULL, "
+           "severity TEXT NOT NULL, message TEXT NOT NULL, webhook_status TEXT NOT NULL, "
+           "at BIGINT NOT NULL)",
+           "CREATE INDEX monitor_alerts_model ON monitor_alerts(project_id, name, at)",
+           "CREATE TABLE outcome_labels (project_id TEXT NOT NULL, name TEXT NOT NULL, "
+           "decision_id TEXT NOT NULL, label DOUBLE PRECISION NOT NULL, "
+           "observed_at BIGINT NOT NULL, loaded_at BIGINT NOT NULL, loaded_by TEXT NOT NULL, "
+           "PRIMARY KEY (project_id, name, decision_id))",
+       }},
   };
   return *migrations;
 }

@@ -61,8 +61,9 @@ int DecodeWaitStatus(int status) {
 
 // Spawns `plinth ARGS` with stdin from /dev/null and stdout/stderr as given by `actions`.
 pid_t Spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-            const std::string& cwd, posix_spawn_file_actions_t* actions) {
-  std::vector<std::string> argv_strings = {PlinthBinary()};
+            const std::string& cwd, posix_spawn_file_actions_t* actions,
+            const std::string& binary = PlinthBinary()) {
+  std::vector<std::string> argv_strings = {binary};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<std::string> env_strings = ChildEnvironment(env);
   std::vector<char*> argv = CStrings(argv_strings);
@@ -214,6 +215,14 @@ ServerProcess::~ServerProcess() {
 
 ::testing::AssertionResult ServerProcess::Start(const std::string& home,
                                                 const std::string& listen) {
+  return StartProgram(PlinthBinary(),
+                      {"--home", home, "server", "--listen", listen, "--threads", "8"},
+                      R"(^plinth server listening on http://([0-9.]+):([0-9]+) )");
+}
+
+::testing::AssertionResult ServerProcess::StartProgram(
+    const std::string& binary, const std::vector<std::string>& args,
+    const std::string& listening_regex, const std::map<std::string, std::string>& env) {
   if (pid_ > 0) return ::testing::AssertionFailure() << "server already started";
   const std::string out_path = logs_ / "server.out";
   const std::string err_path = logs_ / "server.err";
@@ -223,19 +232,19 @@ ServerProcess::~ServerProcess() {
                                    O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
-  pid_ = Spawn({"--home", home, "server", "--listen", listen, "--threads", "8"}, {}, "/", &actions);
+  pid_ = Spawn(args, env, "/", &actions, binary);
   posix_spawn_file_actions_destroy(&actions);
   if (pid_ < 0) return ::testing::AssertionFailure() << "cannot start the server";
 
-  static const std::regex kListening(R"(^plinth server listening on http://([0-9.]+):([0-9]+) )");
-  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(15);
+  const std::regex listening(listening_regex);
+  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(30);
   while (Clock::now() < deadline) {
     std::string out = Stdout();
     size_t eol = out.find('\n');
     if (eol != std::string::npos) {
       std::smatch m;
       std::string first = out.substr(0, eol);
-      if (!std::regex_search(first, m, kListening)) {
+      if (!std::regex_search(first, m, listening)) {
         Stop(SIGKILL);
         return ::testing::AssertionFailure() << "unexpected first line: " << first;
       }
@@ -253,7 +262,7 @@ ServerProcess::~ServerProcess() {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   Stop(SIGKILL);
-  return ::testing::AssertionFailure() << "server did not report its port within 15 s";
+  return ::testing::AssertionFailure() << "server did not report its port within 30 s";
 }
 
 int ServerProcess::Stop(int signal, std::chrono::milliseconds timeout) {

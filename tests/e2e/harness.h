@@ -99,6 +99,12 @@ class ServerProcess {
   // "plinth server listening on http://HOST:PORT ...".
   ::testing::AssertionResult Start(const std::string& home,
                                    const std::string& listen = "127.0.0.1:0");
+  // Starts `BINARY ARGS...` (e.g. `plinth serve` or `plinth-edge serve`) and waits (up to 30 s)
+  // for its first line of output to match `listening_regex`, whose second group is the port.
+  ::testing::AssertionResult StartProgram(const std::string& binary,
+                                          const std::vector<std::string>& args,
+                                          const std::string& listening_regex,
+                                          const std::map<std::string, std::string>& env = {});
   // Sends `signal` (SIGTERM by default) and waits up to `timeout` for the server to exit; returns
   // its exit code (128 + signal if killed by one), or -1 if it had to be killed after the timeout.
   int Stop(int signal = SIGTERM, std::chrono::milliseconds timeout = std::chrono::seconds(15));
