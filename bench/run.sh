@@ -39,6 +39,7 @@ bench/linear_bench.sh
 echo
 echo "## In-process scoring: compiled trees against XGBoost's C API"
 bench/compiled_bench.sh
+echo; echo "## Serving over HTTP against the Python peer (wrk)"; bench/serving_bench.sh 10 3
 echo
 echo "## Per-step overhead of plinth run"
 bench/pipeline_bench.sh

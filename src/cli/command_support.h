@@ -71,6 +71,28 @@ void AddRunCommands(CommandRegistrar* r);
 void AddPipelineCommands(CommandRegistrar* r, char** argv);
 // `plinth models ...`, `plinth policy ...`, `plinth card`, `plinth report` (model_commands.cc).
 void AddModelCommands(CommandRegistrar* r);
+// An inference server in this process (what `plinth serve` runs), for the demo.
+struct ServingSessionOptions {
+  std::string environment = "staging";
+  std::string listen = "127.0.0.1:0";
+  std::string decisions_dir;
+  int io_threads = 2;
+  int poll_ms = 1000;
+  bool record_inputs = true;
+  bool quiet = false;  // no log lines on deployment changes
+};
+class ServingSession;
+struct DeleteServingSession {
+  void operator()(ServingSession* s) const;
+};
+// Loads what `options.environment` serves through `client` (which must outlive the session) and
+// listens; the session follows deployment changes until stopped.
+using ServingSessionPtr = std::unique_ptr<ServingSession, DeleteServingSession>;
+StatusOr<ServingSessionPtr> StartServing(PlatformClient* client,
+                                         const ServingSessionOptions& options);
+int ServingPort(const ServingSession& session);
+Status StopServing(ServingSession& session);
+
 // `plinth serve` and `plinth decisions ...` (serve_command.cc).
 void AddServeCommands(CommandRegistrar* r);
 // `plinth monitor ...` (monitor_commands.cc).

@@ -25,6 +25,8 @@
 #include "core/random.h"
 #include "core/sha256.h"
 #include "explain/explain.h"
+#include "monitor/baseline.h"
+#include "monitor/drift.h"
 #include "platform/home.h"
 #include "serve/compile.h"
 #include "serve/decision_log.h"
@@ -183,6 +185,48 @@ class ScorerExplainer {
   ReasonCodeOptions options_;
 };
 
+// Drift gauges of one served version: rows scored go into an accumulator against the version's
+// baseline; every `window` rows the report is kept for /metrics and the accumulator starts over.
+class DriftGauges {
+ public:
+  DriftGauges(monitor::DriftAccumulator acc, std::string model, int64_t version, size_t window)
+      : acc_(std::move(acc)), model_(std::move(model)), version_(version), window_(window) {}
+  void Observe(const Json& row, double score) {
+    if (!row.is_object()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!acc_.AddRow(row, score).ok()) return;
+    if (acc_.rows() >= window_) {
+      last_ = acc_.Report();
+      acc_.Reset();
+    }
+  }
+  std::string Metrics() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::optional<monitor::DriftReport> report = last_;
+    if (!report && acc_.rows() > 0) report = acc_.Report();
+    if (!report) return "";
+    std::string out;
+    auto gauge = [&](const std::string& feature, const std::optional<double>& psi) {
+      if (!psi) return;
+      char value[32];
+      std::snprintf(value, sizeof(value), "%.6g", *psi);
+      out += "plinth_drift_psi{model=\"" + model_ + "\",version=\"" + std::to_string(version_) +
+             "\",feature=\"" + feature + "\"} " + value + "\n";
+    };
+    for (const auto& f : report->features) gauge(f.name, f.psi);
+    if (report->score) gauge("(score)", report->score->psi);
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  monitor::DriftAccumulator acc_;
+  std::optional<monitor::DriftReport> last_;
+  std::string model_;
+  int64_t version_;
+  size_t window_;
+};
+
 // Loads what the platform says an environment serves, reusing versions already loaded.
 class ModelLoader {
  public:
@@ -272,26 +316,42 @@ class ModelLoader {
     for (const ModelInput& in : package.manifest.inputs) {
       served->inputs.emplace_back(in.name, ColumnTypeName(in.type));
     }
-    // Reason codes come from the package's own scorer and the explain step's texts.
+    // Reason codes come from the package's own scorer and the explain step's texts; drift gauges
+    // from the version's baseline.
+    auto shown = client_->Call(
+        "model.show", {{"project", project}, {"name", name}, {"version", v["version"].dump()}});
+    auto evidence_json = [&](const char* key) -> Json {
+      if (!shown.ok() || !(*shown)["evidence"].contains(key)) return Json();
+      const std::string path = cache_dir_ + "/" + RandomHex(8);
+      if (!client_->GetArtifact((*shown)["evidence"][key].get<std::string>(), path, nullptr).ok()) {
+        return Json();
+      }
+      auto text = ReadFile(path);
+      fs::remove(path);
+      if (!text.ok()) return Json();
+      Json e = Json::parse(*text, nullptr, false);
+      return e.is_discarded() ? Json() : e;
+    };
+    const Json baseline_json = evidence_json("baseline");
+    if (!baseline_json.is_null()) {
+      auto baseline = monitor::BaselineFromJson(baseline_json);
+      if (baseline.ok()) {
+        auto acc = monitor::DriftAccumulator::Create(*std::move(baseline));
+        if (acc.ok()) {
+          auto gauges = std::make_shared<DriftGauges>(*std::move(acc), name,
+                                                      v["version"].get<int64_t>(), 1000);
+          served->observe = [gauges](const Json& row, double score) {
+            gauges->Observe(row, score);
+          };
+          served->metrics = [gauges]() { return gauges->Metrics(); };
+        }
+      }
+    }
     auto scorer = LoadScorer(package, ScorerOptions{1});
     if (scorer.ok()) {
       ReasonCodeOptions reasons;
-      auto shown = client_->Call(
-          "model.show", {{"project", project}, {"name", name}, {"version", v["version"].dump()}});
-      if (shown.ok() && (*shown)["evidence"].contains("explanations")) {
-        const std::string path = cache_dir_ + "/" + RandomHex(8);
-        if (client_
-                ->GetArtifact((*shown)["evidence"]["explanations"].get<std::string>(), path,
-                              nullptr)
-                .ok()) {
-          auto text = ReadFile(path);
-          fs::remove(path);
-          if (text.ok()) {
-            Json e = Json::parse(*text, nullptr, false);
-            if (!e.is_discarded()) reasons = ReasonOptionsFrom(e);
-          }
-        }
-      }
+      const Json explanations = evidence_json("explanations");
+      if (!explanations.is_null()) reasons = ReasonOptionsFrom(explanations);
       auto explainer = std::make_shared<ScorerExplainer>(*std::move(scorer), reasons);
       served->explain = [explainer](const std::vector<Json>& rows) { return (*explainer)(rows); };
     }
@@ -317,89 +377,117 @@ std::string DecisionsDir(const GlobalOptions& g, const std::string& flag, const 
   return ResolveHomeDir(g.home) + "/decisions/" + env;
 }
 
-Status RunServe(const GlobalOptions& g, const ServeOptions& o) {
-  if (o.env != "staging" && o.env != "production") {
-    return absl::InvalidArgumentError("--env: expected staging or production, got '" + o.env + "'");
+}  // namespace
+
+// One running inference server: its decision log, service, HTTP server and the thread that
+// follows deployment changes.
+class ServingSession {
+ public:
+  ~ServingSession() { Stop().IgnoreError(); }
+
+  static StatusOr<std::unique_ptr<ServingSession>> Start(PlatformClient* client,
+                                                         const ServingSessionOptions& o) {
+    if (o.environment != "staging" && o.environment != "production") {
+      return absl::InvalidArgumentError("--env: expected staging or production, got '" +
+                                        o.environment + "'");
+    }
+    auto session = std::unique_ptr<ServingSession>(new ServingSession());
+    ServingSession& s = *session;
+    RETURN_IF_ERROR(MakeDirectories(o.decisions_dir));
+    DecisionLogOptions log_options;
+    log_options.dir = o.decisions_dir;
+    ASSIGN_OR_RETURN(s.log_, DecisionLog::Open(log_options));
+    const std::string cache_dir = o.decisions_dir + "/.downloads";
+    RETURN_IF_ERROR(MakeDirectories(cache_dir));
+    InferenceOptions options;
+    options.environment = o.environment;
+    options.server_version = PlinthVersion();
+    options.decisions = s.log_.get();
+    options.record_inputs = o.record_inputs;
+    s.service_ = std::make_unique<InferenceService>(options);
+    s.loader_ = std::make_unique<ModelLoader>(client, o.environment, cache_dir);
+    ASSIGN_OR_RETURN(s.fingerprint_, s.loader_->Fingerprint());
+    ASSIGN_OR_RETURN(s.models_, s.loader_->Load());
+    s.service_->SetModels(s.models_);
+    auto [host, port] = SplitListen(o.listen);
+    HttpServerOptions http;
+    http.host = host;
+    http.port = port;
+    http.io_threads = o.io_threads;
+    InferenceService* service = s.service_.get();
+    ASSIGN_OR_RETURN(s.server_,
+                     HttpServer::Start(http, [service](const HttpRequest& q, HttpResponse& r) {
+                       service->Handle(q, r);
+                     }));
+    HttpServer* raw = s.server_.get();
+    DecisionLog* raw_log = s.log_.get();
+    s.service_->SetExtraMetrics([raw, raw_log]() {
+      HttpServer::Stats st = raw->stats();
+      DecisionLog::Stats d = raw_log->stats();
+      std::string out;
+      auto gauge = [&out](const char* name, const char* type, const char* help, uint64_t v) {
+        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+               name + " " + std::to_string(v) + "\n";
+      };
+      gauge("plinth_http_connections_open", "gauge", "Open client connections.",
+            st.connections_open);
+      gauge("plinth_http_requests_total", "counter", "HTTP requests read.", st.requests);
+      gauge("plinth_http_rejected_busy_total", "counter", "Requests and connections refused 429.",
+            st.rejected_busy);
+      gauge("plinth_http_timeouts_total", "counter", "Slow clients disconnected.", st.timeouts);
+      gauge("plinth_decision_records_total", "counter", "Decision records appended.", d.appended);
+      gauge("plinth_decision_record_bytes_total", "counter", "Bytes of decision records.", d.bytes);
+      return out;
+    });
+    s.host_ = host;
+    s.poller_ = std::thread([&s, poll = o.poll_ms, quiet = o.quiet] { s.Poll(poll, quiet); });
+    return session;
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<PlatformClient> client, Connect(g));
-  const std::string decisions_dir = DecisionsDir(g, o.decisions, o.env);
-  RETURN_IF_ERROR(MakeDirectories(decisions_dir));
-  DecisionLogOptions log_options;
-  log_options.dir = decisions_dir;
-  ASSIGN_OR_RETURN(std::unique_ptr<DecisionLog> log, DecisionLog::Open(log_options));
-  const std::string cache_dir = decisions_dir + "/.downloads";
-  RETURN_IF_ERROR(MakeDirectories(cache_dir));
 
-  InferenceOptions options;
-  options.environment = o.env;
-  options.server_version = PlinthVersion();
-  options.decisions = log.get();
-  options.record_inputs = !o.no_inputs;
-  InferenceService service(options);
-  ModelLoader loader(client.get(), o.env, cache_dir);
-  ASSIGN_OR_RETURN(std::string fingerprint, loader.Fingerprint());
-  ASSIGN_OR_RETURN(auto models, loader.Load());
-  service.SetModels(models);
+  int port() const { return server_->port(); }
+  const std::string& host() const { return host_; }
+  size_t models_served() const {
+    size_t count = 0;
+    for (const auto& [name, m] : models_->models) count += m.primary ? 1 : 0;
+    return count;
+  }
+  InferenceService& service() { return *service_; }
 
-  auto [host, port] = SplitListen(o.listen);
-  HttpServerOptions http;
-  http.host = host;
-  http.port = port;
-  http.io_threads = o.io_threads;
-  // Signals are taken by one thread with sigwait; block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  ASSIGN_OR_RETURN(std::unique_ptr<HttpServer> server,
-                   HttpServer::Start(http, [&service](const HttpRequest& q, HttpResponse& r) {
-                     service.Handle(q, r);
-                   }));
-  HttpServer* raw = server.get();
-  DecisionLog* raw_log = log.get();
-  service.SetExtraMetrics([raw, raw_log]() {
-    HttpServer::Stats s = raw->stats();
-    DecisionLog::Stats d = raw_log->stats();
-    std::string out;
-    auto gauge = [&out](const char* name, const char* type, const char* help, uint64_t v) {
-      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
-             name + " " + std::to_string(v) + "\n";
-    };
-    gauge("plinth_http_connections_open", "gauge", "Open client connections.", s.connections_open);
-    gauge("plinth_http_requests_total", "counter", "HTTP requests read.", s.requests);
-    gauge("plinth_http_rejected_busy_total", "counter", "Requests and connections refused 429.",
-          s.rejected_busy);
-    gauge("plinth_http_timeouts_total", "counter", "Slow clients disconnected.", s.timeouts);
-    gauge("plinth_decision_records_total", "counter", "Decision records appended.", d.appended);
-    gauge("plinth_decision_record_bytes_total", "counter", "Bytes of decision records.", d.bytes);
-    return out;
-  });
-  size_t count = 0;
-  for (const auto& [name, m] : models->models) count += m.primary ? 1 : 0;
-  std::cout << "plinth serve: " << o.env << " on http://" << host << ":" << raw->port() << " ("
-            << count << " model" << (count == 1 ? "" : "s") << "; decisions in " << decisions_dir
-            << ")" << std::endl;
+  // Graceful: stops following deployments, lets requests in flight finish, closes the log.
+  Status Stop() {
+    if (stopped_) return absl::OkStatus();
+    stopped_ = true;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (poller_.joinable()) poller_.join();
+    if (server_) server_->Shutdown(std::chrono::milliseconds(10000));
+    return log_ ? log_->Close() : absl::OkStatus();
+  }
 
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stopping = false;
-  std::thread poller([&] {
-    std::unique_lock<std::mutex> lock(mu);
-    while (!cv.wait_for(lock, std::chrono::milliseconds(o.poll_ms), [&] { return stopping; })) {
+ private:
+  ServingSession() = default;
+
+  void Poll(int poll_ms, bool quiet) {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(poll_ms), [&] { return stopping_; })) {
       lock.unlock();
-      auto now = loader.Fingerprint();
-      if (now.ok() && *now != fingerprint) {
-        auto reloaded = loader.Load();
+      auto now = loader_->Fingerprint();
+      if (now.ok() && *now != fingerprint_) {
+        auto reloaded = loader_->Load();
         if (reloaded.ok()) {
-          service.SetModels(*reloaded);
-          fingerprint = *now;
-          std::cerr << "serve: deployments changed; now serving";
-          for (const auto& [name, m] : (*reloaded)->models) {
-            std::cerr << " " << name << (m.stopped ? " (stopped)" : "");
-            if (m.primary) std::cerr << "@" << m.primary->version;
+          service_->SetModels(*reloaded);
+          fingerprint_ = *now;
+          if (!quiet) {
+            std::cerr << "serve: deployments changed; now serving";
+            for (const auto& [name, m] : (*reloaded)->models) {
+              std::cerr << " " << name << (m.stopped ? " (stopped)" : "");
+              if (m.primary) std::cerr << "@" << m.primary->version;
+            }
+            std::cerr << std::endl;
           }
-          std::cerr << std::endl;
         } else {
           std::cerr << "serve: reload failed, still serving the previous set: "
                     << reloaded.status().message() << std::endl;
@@ -409,18 +497,58 @@ Status RunServe(const GlobalOptions& g, const ServeOptions& o) {
       }
       lock.lock();
     }
-  });
+  }
+
+  std::unique_ptr<DecisionLog> log_;
+  std::unique_ptr<InferenceService> service_;
+  std::unique_ptr<ModelLoader> loader_;
+  std::unique_ptr<HttpServer> server_;
+  std::shared_ptr<const ModelSet> models_;
+  std::string fingerprint_;
+  std::string host_;
+  std::thread poller_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool stopped_ = false;
+};
+
+StatusOr<ServingSessionPtr> StartServing(PlatformClient* client,
+                                         const ServingSessionOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<ServingSession> session, ServingSession::Start(client, options));
+  return ServingSessionPtr(session.release());
+}
+int ServingPort(const ServingSession& session) { return session.port(); }
+Status StopServing(ServingSession& session) { return session.Stop(); }
+void DeleteServingSession::operator()(ServingSession* s) const { delete s; }
+
+namespace {
+
+Status RunServe(const GlobalOptions& g, const ServeOptions& o) {
+  ASSIGN_OR_RETURN(std::unique_ptr<PlatformClient> client, Connect(g));
+  ServingSessionOptions options;
+  options.environment = o.env;
+  options.listen = o.listen;
+  options.decisions_dir = DecisionsDir(g, o.decisions, o.env);
+  options.io_threads = o.io_threads;
+  options.poll_ms = o.poll_ms;
+  options.record_inputs = !o.no_inputs;
+  // Signals are taken by one thread with sigwait; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ASSIGN_OR_RETURN(std::unique_ptr<ServingSession> session,
+                   ServingSession::Start(client.get(), options));
+  const size_t count = session->models_served();
+  std::cout << "plinth serve: " << o.env << " on http://" << session->host() << ":"
+            << session->port() << " (" << count << " model" << (count == 1 ? "" : "s")
+            << "; decisions in " << options.decisions_dir << ")" << std::endl;
   int sig = 0;
   sigwait(&signals, &sig);
   std::cout << "plinth serve: stopping (finishing requests in flight)" << std::endl;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    stopping = true;
-  }
-  cv.notify_all();
-  poller.join();
-  server->Shutdown(std::chrono::milliseconds(10000));
-  Status closed = log->Close();
+  Status closed = session->Stop();
   std::cout << "plinth serve: stopped" << std::endl;
   return closed;
 }

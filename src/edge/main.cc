@@ -154,7 +154,8 @@ Status RunScore(const Options& o) {
   int64_t scored = 0, refused = 0;
   InputRow row;
   while (rows->Next(&row)) {
-    Json line = {{"row", row.row}};
+    // Ordered, so that every line starts with its row number.
+    nlohmann::ordered_json line = {{"row", row.row}};
     StatusOr<double> value = row.value.ok()
                                  ? b.model->PredictJsonRow(*row.value, std::span<float>(buffer))
                                  : StatusOr<double>(row.value.status());
@@ -166,7 +167,7 @@ Status RunScore(const Options& o) {
       line["error"] = std::string(value.status().message());
       ++refused;
     }
-    *out << line.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
+    *out << line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
   }
   out->flush();
   if (!*out) return absl::InternalError("cannot write the scores");

@@ -21,6 +21,7 @@ namespace {
 
 constexpr char kSchema[] = "plinth.online_view";
 constexpr int64_t kSchemaVersion = 1;
+constexpr char kDigestPrefix[] = "sha256:";
 constexpr char kFileSuffix[] = ".online";
 // Leaves room under the usual 255-byte file-name limit for the suffix and WriteFileAtomic's temp
 // name (".<view>.online.tmp-<16 hex>").
@@ -28,7 +29,7 @@ constexpr size_t kMaxNameLength = 128;
 // A header is a few hundred bytes; a first line longer than this is not a header, and looking no
 // further bounds the work spent on a file that is not a view.
 constexpr size_t kMaxHeaderBytes = 64 * 1024;
-// Row of an entity the view has no row for; Prepare refuses tables that large.
+// Row of an entity the view has no row for; PrepareOnlineView refuses tables that large.
 constexpr uint32_t kNoRow = std::numeric_limits<uint32_t>::max();
 constexpr size_t kInlineViews = 8;
 
@@ -52,8 +53,55 @@ Status CheckName(const char* what, const std::string& name) {
                                     "'.', no \"..\")");
 }
 
-// Checks the online table's key columns and builds view->index and view->string_values.
-Status Prepare(OnlineView* view) {
+// The JSON member `key` of `header` if it has the expected kind, else nullptr.
+const Json* Member(const Json& header, const char* key, Json::value_t kind) {
+  auto it = header.find(key);
+  if (it == header.end()) return nullptr;
+  if (kind == Json::value_t::number_integer) {
+    return it->is_number_integer() ? &*it : nullptr;
+  }
+  return it->type() == kind ? &*it : nullptr;
+}
+
+// DataLoss for bytes `what` describes.
+Status Corrupt(const std::string& what, const std::string& why) {
+  return absl::DataLossError(what + " is unreadable: " + why);
+}
+
+std::string DescribeFile(const std::string& path) { return "online view file " + path; }
+
+Status Errno(const std::string& what, const std::string& path) {
+  return absl::InternalError(what + " " + path + ": " + std::strerror(errno));
+}
+
+// Reads what remains of `fd` (opened on `path`, `size_hint` bytes long when stat'ed).
+StatusOr<std::string> ReadAll(int fd, const std::string& path, size_t size_hint) {
+  std::string out;
+  out.resize(size_hint + 1);
+  size_t used = 0;
+  while (true) {
+    if (used == out.size()) out.resize(out.size() * 2);
+    ssize_t n = ::read(fd, out.data() + used, out.size() - used);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("cannot read", path);
+    }
+    if (n == 0) break;
+    used += static_cast<size_t>(n);
+  }
+  out.resize(used);
+  return out;
+}
+
+}  // namespace
+
+Status ValidateOnlineNames(const std::string& project, const std::string& view) {
+  RETURN_IF_ERROR(CheckName("project", project));
+  return CheckName("view", view);
+}
+
+Status PrepareOnlineView(OnlineView* view) {
+  RETURN_IF_ERROR(ValidateOnlineNames(view->project, view->view));
   const Table& table = view->values;
   const Column* entity = table.Find(kOnlineEntityColumn);
   if (entity == nullptr) {
@@ -105,8 +153,8 @@ Status Prepare(OnlineView* view) {
   return absl::OkStatus();
 }
 
-// The header line (without its newline) of a file holding `view`, whose snapshot is `snapshot`.
-StatusOr<std::string> HeaderLine(const OnlineView& view, std::string_view snapshot) {
+StatusOr<std::string> EncodeOnlineView(const OnlineView& view, std::string* header_sha256) {
+  std::string snapshot = TableToSnapshot(view.values);
   Json header = {{"schema", kSchema},
                  {"schema_version", kSchemaVersion},
                  {"project", view.project},
@@ -117,135 +165,108 @@ StatusOr<std::string> HeaderLine(const OnlineView& view, std::string_view snapsh
                  {"rows", static_cast<uint64_t>(view.values.num_rows())},
                  {"snapshot_sha256", Sha256Digest(snapshot)}};
   ASSIGN_OR_RETURN(std::string unsigned_header, CanonicalJson(header));
-  header["header_sha256"] = Sha256Digest(unsigned_header);
+  std::string digest = Sha256Digest(unsigned_header);
+  header["header_sha256"] = digest;
   ASSIGN_OR_RETURN(std::string line, CanonicalJson(header));
-  // CanonicalJson copies string bytes as they are; a view_version that is not UTF-8 would make a
-  // file no reader accepts, so refuse it here rather than at the next load.
+  // CanonicalJson copies string bytes as they are; a view_version that is not UTF-8 would make
+  // bytes no reader accepts, so refuse it here rather than at the next load.
   if (!ParseJson(line).ok()) {
     return absl::InvalidArgumentError("view_version " + Quote(view.view_version) +
                                       " cannot be stored: not UTF-8");
   }
-  return line;
+  std::string bytes;
+  bytes.reserve(line.size() + 1 + snapshot.size());
+  bytes.append(line).push_back('\n');
+  bytes.append(snapshot);
+  if (header_sha256 != nullptr) *header_sha256 = std::move(digest);
+  return bytes;
 }
 
-Status Corrupt(const std::string& path, const std::string& why) {
-  return absl::DataLossError("online view file " + path + " is unreadable: " + why);
-}
-
-// The JSON member `key` of `header` if it has the expected kind, else nullptr.
-const Json* Member(const Json& header, const char* key, Json::value_t kind) {
-  auto it = header.find(key);
-  if (it == header.end()) return nullptr;
-  if (kind == Json::value_t::number_integer) {
-    return it->is_number_integer() ? &*it : nullptr;
-  }
-  return it->type() == kind ? &*it : nullptr;
-}
-
-// Decodes and verifies a whole view file read from `path`, which must be the file of
-// project/view. Every failure is DataLoss naming the file.
-StatusOr<std::shared_ptr<const OnlineView>> ParseViewFile(std::string_view bytes,
-                                                          const std::string& path,
-                                                          const std::string& project,
-                                                          const std::string& view_name) {
+StatusOr<std::shared_ptr<const OnlineView>> DecodeOnlineView(std::string_view bytes,
+                                                             const std::string& what,
+                                                             const std::string& project,
+                                                             const std::string& view_name,
+                                                             std::string_view version) {
   size_t newline = bytes.substr(0, kMaxHeaderBytes).find('\n');
-  if (newline == std::string_view::npos) return Corrupt(path, "no header line");
+  if (newline == std::string_view::npos) return Corrupt(what, "no header line");
   StatusOr<Json> parsed = ParseJson(bytes.substr(0, newline));
-  if (!parsed.ok()) return Corrupt(path, "header: " + std::string(parsed.status().message()));
+  if (!parsed.ok()) return Corrupt(what, "header: " + std::string(parsed.status().message()));
   Json header = std::move(*parsed);
-  if (!header.is_object()) return Corrupt(path, "header is not a JSON object");
+  if (!header.is_object()) return Corrupt(what, "header is not a JSON object");
   const Json* schema = Member(header, "schema", Json::value_t::string);
   if (schema == nullptr || *schema != kSchema) {
-    return Corrupt(path, std::string("header schema is not \"") + kSchema + "\"");
+    return Corrupt(what, std::string("header schema is not \"") + kSchema + "\"");
   }
-  const Json* version = Member(header, "schema_version", Json::value_t::number_integer);
-  if (version == nullptr || version->get<int64_t>() != kSchemaVersion) {
-    return Corrupt(path, "unsupported schema_version " +
-                             (version == nullptr ? std::string("(missing)") : version->dump()));
+  const Json* schema_version = Member(header, "schema_version", Json::value_t::number_integer);
+  if (schema_version == nullptr || schema_version->get<int64_t>() != kSchemaVersion) {
+    return Corrupt(
+        what, "unsupported schema_version " +
+                  (schema_version == nullptr ? std::string("(missing)") : schema_version->dump()));
   }
   // The header's own checksum: without it a flipped digit in "until" would go unnoticed.
   const Json* header_sha = Member(header, "header_sha256", Json::value_t::string);
-  if (header_sha == nullptr) return Corrupt(path, "header lacks header_sha256");
+  if (header_sha == nullptr) return Corrupt(what, "header lacks header_sha256");
   std::string expected_header_sha = header_sha->get<std::string>();
   header.erase("header_sha256");
   StatusOr<std::string> unsigned_header = CanonicalJson(header);
   if (!unsigned_header.ok() || Sha256Digest(*unsigned_header) != expected_header_sha) {
-    return Corrupt(path, "header checksum mismatch");
+    return Corrupt(what, "header checksum mismatch");
+  }
+  // A version names the contents: bytes stored (or copied) under another version's name are not
+  // that version.
+  if (!version.empty() && expected_header_sha != kDigestPrefix + std::string(version)) {
+    return Corrupt(what, "the value is not version " + std::string(version) +
+                             " (its header_sha256 is " + Quote(expected_header_sha) + ")");
   }
 
   auto view = std::make_shared<OnlineView>();
   const Json* f;
   if ((f = Member(header, "project", Json::value_t::string)) == nullptr) {
-    return Corrupt(path, "header lacks project");
+    return Corrupt(what, "header lacks project");
   }
   view->project = f->get<std::string>();
   if ((f = Member(header, "view", Json::value_t::string)) == nullptr) {
-    return Corrupt(path, "header lacks view");
+    return Corrupt(what, "header lacks view");
   }
   view->view = f->get<std::string>();
-  // A file copied or renamed to another view's name must not be served as that view.
+  // A file (or value) copied or renamed to another view's place must not be served as that view.
   if (view->project != project || view->view != view_name) {
-    return Corrupt(path, "header names view " + Quote(view->project + "/" + view->view));
+    return Corrupt(what, "header names view " + Quote(view->project + "/" + view->view));
   }
   if ((f = Member(header, "view_version", Json::value_t::string)) == nullptr) {
-    return Corrupt(path, "header lacks view_version");
+    return Corrupt(what, "header lacks view_version");
   }
   view->view_version = f->get<std::string>();
   if ((f = Member(header, "until", Json::value_t::number_integer)) == nullptr) {
-    return Corrupt(path, "header lacks until");
+    return Corrupt(what, "header lacks until");
   }
   view->until = f->get<int64_t>();
   if ((f = Member(header, "materialized_at", Json::value_t::number_integer)) == nullptr) {
-    return Corrupt(path, "header lacks materialized_at");
+    return Corrupt(what, "header lacks materialized_at");
   }
   view->materialized_at = f->get<int64_t>();
   const Json* rows = Member(header, "rows", Json::value_t::number_integer);
   const Json* snapshot_sha = Member(header, "snapshot_sha256", Json::value_t::string);
   if (rows == nullptr || snapshot_sha == nullptr) {
-    return Corrupt(path, "header lacks rows or snapshot_sha256");
+    return Corrupt(what, "header lacks rows or snapshot_sha256");
   }
 
   std::string_view snapshot = bytes.substr(newline + 1);
   if (Sha256Digest(snapshot) != snapshot_sha->get<std::string>()) {
-    return Corrupt(path, "snapshot checksum mismatch");
+    return Corrupt(what, "snapshot checksum mismatch");
   }
   StatusOr<Table> table = TableFromSnapshot(snapshot);
-  if (!table.ok()) return Corrupt(path, std::string(table.status().message()));
+  if (!table.ok()) return Corrupt(what, std::string(table.status().message()));
   view->values = std::move(*table);
   if (rows->get<int64_t>() < 0 ||
       static_cast<uint64_t>(rows->get<int64_t>()) != view->values.num_rows()) {
-    return Corrupt(path, "header says " + rows->dump() + " rows, the table has " +
+    return Corrupt(what, "header says " + rows->dump() + " rows, the table has " +
                              std::to_string(view->values.num_rows()));
   }
-  Status prepared = Prepare(view.get());
-  if (!prepared.ok()) return Corrupt(path, std::string(prepared.message()));
+  Status prepared = PrepareOnlineView(view.get());
+  if (!prepared.ok()) return Corrupt(what, std::string(prepared.message()));
   return std::shared_ptr<const OnlineView>(std::move(view));
 }
-
-Status Errno(const std::string& what, const std::string& path) {
-  return absl::InternalError(what + " " + path + ": " + std::strerror(errno));
-}
-
-// Reads what remains of `fd` (opened on `path`, `size_hint` bytes long when stat'ed).
-StatusOr<std::string> ReadAll(int fd, const std::string& path, size_t size_hint) {
-  std::string out;
-  out.resize(size_hint + 1);
-  size_t used = 0;
-  while (true) {
-    if (used == out.size()) out.resize(out.size() * 2);
-    ssize_t n = ::read(fd, out.data() + used, out.size() - used);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno("cannot read", path);
-    }
-    if (n == 0) break;
-    used += static_cast<size_t>(n);
-  }
-  out.resize(used);
-  return out;
-}
-
-}  // namespace
 
 // What a Read returns for one view while its file is unchanged. The file is told apart by (device,
 // inode, size, mtime in ns), and the slot keeps the file it was loaded from open: a rewrite is a
@@ -308,14 +329,11 @@ std::shared_ptr<LocalOnlineStore::Slot> LocalOnlineStore::GetSlot(const std::str
 }
 
 Status LocalOnlineStore::Write(OnlineView view) {
-  RETURN_IF_ERROR(CheckName("project", view.project));
-  RETURN_IF_ERROR(CheckName("view", view.view));
   auto state = std::make_shared<OnlineView>(std::move(view));
-  RETURN_IF_ERROR(Prepare(state.get()));
-  std::string contents = TableToSnapshot(state->values);
-  ASSIGN_OR_RETURN(std::string header, HeaderLine(*state, contents));
-  header.push_back('\n');
-  contents.insert(0, header);
+  RETURN_IF_ERROR(PrepareOnlineView(state.get()));
+  ASSIGN_OR_RETURN(const std::string contents, EncodeOnlineView(*state));
+  // The header line with its newline.
+  const std::string_view header(contents.data(), contents.find('\n') + 1);
 
   const std::string project_dir = dir_ + "/" + state->project;
   struct stat st;
@@ -358,8 +376,7 @@ Status LocalOnlineStore::Write(OnlineView view) {
 
 StatusOr<std::shared_ptr<const OnlineView>> LocalOnlineStore::Read(const std::string& project,
                                                                    const std::string& view) {
-  RETURN_IF_ERROR(CheckName("project", project));
-  RETURN_IF_ERROR(CheckName("view", view));
+  RETURN_IF_ERROR(ValidateOnlineNames(project, view));
   const std::string path = ViewPath(dir_, project, view);
   std::shared_ptr<Slot> slot = GetSlot(project, view);
   std::lock_guard<std::mutex> lock(slot->mu);
@@ -395,14 +412,15 @@ StatusOr<std::shared_ptr<const OnlineView>> LocalOnlineStore::Read(const std::st
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
     slot->Forget();
-    return Corrupt(path, "not a regular file");
+    return Corrupt(DescribeFile(path), "not a regular file");
   }
   StatusOr<std::string> bytes = ReadAll(fd, path, static_cast<size_t>(st.st_size));
   if (!bytes.ok()) {
     ::close(fd);
     return bytes.status();
   }
-  StatusOr<std::shared_ptr<const OnlineView>> loaded = ParseViewFile(*bytes, path, project, view);
+  StatusOr<std::shared_ptr<const OnlineView>> loaded =
+      DecodeOnlineView(*bytes, DescribeFile(path), project, view);
   slot->Forget();
   slot->Hold(fd, st);
   if (!loaded.ok()) {

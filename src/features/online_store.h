@@ -64,12 +64,43 @@ class OnlineStore {
                                                            const std::string& view) = 0;
 };
 
+// The online view encoding (docs/formats/online.md): a small JSON header line, then the table
+// snapshot. LocalOnlineStore keeps it in files and RedisOnlineStore in Redis values, so both apply
+// the same rules and a value copied from one store is valid in the other.
+
+// OK if project and view are valid names: 1 to 128 characters of [A-Za-z0-9_.-], not starting
+// with '.' and without "..", so never a '/' or a ':'. InvalidArgument naming the first invalid one
+// otherwise.
+Status ValidateOnlineNames(const std::string& project, const std::string& view);
+
+// Checks `view` as OnlineStore::Write must (its names as ValidateOnlineNames, then its table: the
+// entity and event_time columns present with their types, no null or duplicate entity key, fewer
+// than 2^32 - 1 rows), all InvalidArgument, and builds its index and string_values.
+Status PrepareOnlineView(OnlineView* view);
+
+// The bytes of `view`: its header line, '\n', then the snapshot of its values. Reads only the
+// header fields and `values` (PrepareOnlineView is the check). When `header_sha256` is given, sets
+// it to the header's "sha256:<hex>" digest, which names the contents. InvalidArgument for a
+// view_version that is not UTF-8 (no reader would accept the header).
+StatusOr<std::string> EncodeOnlineView(const OnlineView& view,
+                                       std::string* header_sha256 = nullptr);
+
+// Decodes and verifies `bytes` (EncodeOnlineView's output), which must hold project/view, and
+// prepares the view (PrepareOnlineView). When `version` is not empty, the header's header_sha256
+// must also be "sha256:" + version. Every failure is DataLoss "<what> is unreadable: <why>", so
+// `what` names where the bytes came from (e.g. "online view file <path>").
+StatusOr<std::shared_ptr<const OnlineView>> DecodeOnlineView(std::string_view bytes,
+                                                             const std::string& what,
+                                                             const std::string& project,
+                                                             const std::string& view,
+                                                             std::string_view version = {});
+
 // In memory, persisted as `<dir>/<project>/<view>.online` (a small JSON header line, then the
 // table snapshot; docs/formats/online.md). Read loads a view's file on first use and reloads it
 // when the file changed on disk (another process materialized), checked with one stat per Read.
 // A file that fails to parse or verify is DataLoss naming the file, never served. Project and view
-// names are 1 to 128 characters of [A-Za-z0-9_.-], not starting with '.' and without "..".
-// Thread-safe; each view keeps its current file open (see the .cc for why).
+// names are as ValidateOnlineNames requires. Thread-safe; each view keeps its current file open
+// (see the .cc for why).
 class LocalOnlineStore : public OnlineStore {
  public:
   explicit LocalOnlineStore(std::string dir);

@@ -248,6 +248,48 @@ TEST_F(OnlineStoreTest, FileIsAHeaderLineThenTheTableSnapshot) {
             fs::perms::owner_read | fs::perms::owner_write);
 }
 
+TEST_F(OnlineStoreTest, EncodingIsTheFileAndDecodesBack) {
+  LocalOnlineStore store(dir_);
+  OnlineView view = MakeView("bank", "customer", EveryTypeTable());
+  ASSERT_TRUE(store.Write(view).ok());
+  std::string digest;
+  auto encoded = EncodeOnlineView(view, &digest);
+  ASSERT_TRUE(encoded.ok()) << encoded.status();
+  EXPECT_EQ(*encoded, ReadBytes(Path("bank", "customer")));
+  auto header = ParseJson(encoded->substr(0, encoded->find('\n')));
+  ASSERT_TRUE(header.ok()) << header.status();
+  EXPECT_EQ((*header)["header_sha256"], digest);
+
+  const std::string version = digest.substr(7);
+  auto decoded = DecodeOnlineView(*encoded, "the bytes", "bank", "customer", version);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ExpectSameView(**decoded, view);
+  EXPECT_EQ((*decoded)->index.size(), 3u);
+  EXPECT_EQ((*decoded)->string_values.size(), view.values.num_columns());
+
+  auto expect_data_loss = [&](StatusOr<std::shared_ptr<const OnlineView>> got,
+                              const std::string& why) {
+    EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss) << got.status();
+    EXPECT_NE(got.status().message().find("the bytes is unreadable: " + why), std::string::npos)
+        << got.status();
+  };
+  expect_data_loss(DecodeOnlineView(*encoded, "the bytes", "bank", "other"),
+                   "header names view \"bank/customer\"");
+  expect_data_loss(
+      DecodeOnlineView(*encoded, "the bytes", "bank", "customer", std::string(64, 'a')),
+      "the value is not version " + std::string(64, 'a'));
+  expect_data_loss(
+      DecodeOnlineView(encoded->substr(0, encoded->size() - 1), "the bytes", "bank", "customer"),
+      "snapshot checksum mismatch");
+
+  EXPECT_TRUE(ValidateOnlineNames("bank", "customer.v2").ok());
+  Status bad = ValidateOnlineNames("bank", "a:b");
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find("invalid view name \"a:b\""), std::string::npos) << bad;
+  bad = ValidateOnlineNames("..", "a:b");
+  EXPECT_NE(bad.message().find("invalid project name"), std::string::npos) << bad;
+}
+
 TEST_F(OnlineStoreTest, NeverMaterializedViewReadsAsNull) {
   LocalOnlineStore store(dir_);
   auto got = store.Read("bank", "customer");

@@ -7,27 +7,18 @@
 
 #include <cerrno>
 #include <climits>
-#include <limits>
 #include <optional>
 #include <string_view>
 #include <utility>
 
 #include "core/json.h"
-#include "core/sha256.h"
-#include "features/feature_compute.h"
-#include "table/table_snapshot.h"
 
 namespace plinth {
 namespace {
 
-// The encoding of a view is that of an online view file (docs/formats/online.md): the same
-// header line and snapshot, checked by the same rules, so a value copied out of Redis is a valid
-// file and the reverse. The constants and checks below follow LocalOnlineStore's.
-constexpr char kSchema[] = "plinth.online_view";
-constexpr int64_t kSchemaVersion = 1;
-constexpr size_t kMaxNameLength = 128;
-constexpr size_t kMaxHeaderBytes = 64 * 1024;
-constexpr uint32_t kNoRow = std::numeric_limits<uint32_t>::max();
+// A value is the bytes of an online view file (EncodeOnlineView, docs/formats/online.md), so a
+// value copied out of Redis is a valid file and the reverse. Its version is the hex of the
+// header's header_sha256, which starts with this.
 constexpr char kDigestPrefix[] = "sha256:";
 
 // Writes the new version, switches the pointer to it and deletes the version it replaced, all in
@@ -71,204 +62,12 @@ std::string Quote(std::string_view s) {
   return DumpJson(Json(std::string(s)));
 }
 
-// Names become parts of keys: ':' separates them, so it must never occur in one. The rules are
-// LocalOnlineStore's, so that a view name valid in one store is valid in the other.
-Status CheckName(const char* what, const std::string& name) {
-  bool ok = !name.empty() && name.size() <= kMaxNameLength && name[0] != '.' &&
-            name.find("..") == std::string::npos;
-  for (char c : name) {
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '_' || c == '-' || c == '.');
-  }
-  if (ok) return absl::OkStatus();
-  std::string shown = name.size() > 64 ? name.substr(0, 64) + "..." : name;
-  return absl::InvalidArgumentError(std::string("invalid ") + what + " name " + Quote(shown) +
-                                    ": use 1 to 128 of A-Z a-z 0-9 _ . - (not starting with "
-                                    "'.', no \"..\")");
-}
-
-// Checks the online table's key columns and builds view->index and view->string_values, as
-// LocalOnlineStore does (with the same messages).
-Status Prepare(OnlineView* view) {
-  const Table& table = view->values;
-  const Column* entity = table.Find(kOnlineEntityColumn);
-  if (entity == nullptr) {
-    return absl::InvalidArgumentError(std::string("online table lacks the \"") +
-                                      kOnlineEntityColumn + "\" column");
-  }
-  if (entity->type() != ColumnType::kString) {
-    return absl::InvalidArgumentError(std::string("online table column \"") + kOnlineEntityColumn +
-                                      "\" must be string, not " + ColumnTypeName(entity->type()));
-  }
-  const Column* event_time = table.Find(kOnlineEventTimeColumn);
-  if (event_time == nullptr) {
-    return absl::InvalidArgumentError(std::string("online table lacks the \"") +
-                                      kOnlineEventTimeColumn + "\" column");
-  }
-  if (event_time->type() != ColumnType::kTimestamp) {
-    return absl::InvalidArgumentError(std::string("online table column \"") +
-                                      kOnlineEventTimeColumn + "\" must be timestamp, not " +
-                                      ColumnTypeName(event_time->type()));
-  }
-  const size_t rows = table.num_rows();
-  if (rows >= kNoRow) {
-    return absl::InvalidArgumentError("online table has too many rows: " + std::to_string(rows));
-  }
-  view->index.clear();
-  view->index.reserve(rows);
-  for (size_t row = 0; row < rows; ++row) {
-    if (entity->IsNull(row)) {
-      return absl::InvalidArgumentError("online table has a null entity key at row " +
-                                        std::to_string(row));
-    }
-    auto [it, inserted] =
-        view->index.try_emplace(std::string(entity->StringAt(row)), static_cast<uint32_t>(row));
-    if (!inserted) {
-      return absl::InvalidArgumentError(
-          "online table has a duplicate entity key " + Quote(entity->StringAt(row)) + " (rows " +
-          std::to_string(it->second) + " and " + std::to_string(row) + ")");
-    }
-  }
-  view->string_values.assign(table.num_columns(), {});
-  for (size_t i = 0; i < table.num_columns(); ++i) {
-    const Column& c = table.columns()[i];
-    if (c.type() != ColumnType::kString || &c == entity) continue;
-    std::vector<expr::Value>& boxed = view->string_values[i];
-    boxed.reserve(c.dictionary().size());
-    for (const std::string& s : c.dictionary()) boxed.push_back(expr::Value::String(s));
-  }
-  return absl::OkStatus();
-}
-
-struct Header {
-  std::string line;           // without its newline
-  std::string header_sha256;  // "sha256:<hex>"
-};
-
-// The header line of `view`, whose snapshot is `snapshot`, as an online view file has it.
-StatusOr<Header> MakeHeader(const OnlineView& view, std::string_view snapshot) {
-  Json header = {{"schema", kSchema},
-                 {"schema_version", kSchemaVersion},
-                 {"project", view.project},
-                 {"view", view.view},
-                 {"view_version", view.view_version},
-                 {"until", view.until},
-                 {"materialized_at", view.materialized_at},
-                 {"rows", static_cast<uint64_t>(view.values.num_rows())},
-                 {"snapshot_sha256", Sha256Digest(snapshot)}};
-  ASSIGN_OR_RETURN(std::string unsigned_header, CanonicalJson(header));
-  Header out;
-  out.header_sha256 = Sha256Digest(unsigned_header);
-  header["header_sha256"] = out.header_sha256;
-  ASSIGN_OR_RETURN(out.line, CanonicalJson(header));
-  // A view_version that is not UTF-8 would make a value no reader accepts; refuse it now.
-  if (!ParseJson(out.line).ok()) {
-    return absl::InvalidArgumentError("view_version " + Quote(view.view_version) +
-                                      " cannot be stored: not UTF-8");
-  }
-  return out;
-}
-
-const Json* Member(const Json& header, const char* key, Json::value_t kind) {
-  auto it = header.find(key);
-  if (it == header.end()) return nullptr;
-  if (kind == Json::value_t::number_integer) {
-    return it->is_number_integer() ? &*it : nullptr;
-  }
-  return it->type() == kind ? &*it : nullptr;
-}
-
 bool IsVersion(std::string_view v) {
   if (v.size() != 64) return false;
   for (char c : v) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return true;
-}
-
-// Decodes and verifies the value of project/view stored under `version`; every failure is
-// DataLoss built by `corrupt`.
-template <typename Corrupt>
-StatusOr<std::shared_ptr<const OnlineView>> DecodeView(std::string_view bytes,
-                                                       const std::string& project,
-                                                       const std::string& view_name,
-                                                       const std::string& version,
-                                                       const Corrupt& corrupt) {
-  size_t newline = bytes.substr(0, kMaxHeaderBytes).find('\n');
-  if (newline == std::string_view::npos) return corrupt("no header line");
-  StatusOr<Json> parsed = ParseJson(bytes.substr(0, newline));
-  if (!parsed.ok()) return corrupt("header: " + std::string(parsed.status().message()));
-  Json header = std::move(*parsed);
-  if (!header.is_object()) return corrupt("header is not a JSON object");
-  const Json* schema = Member(header, "schema", Json::value_t::string);
-  if (schema == nullptr || *schema != kSchema) {
-    return corrupt(std::string("header schema is not \"") + kSchema + "\"");
-  }
-  const Json* schema_version = Member(header, "schema_version", Json::value_t::number_integer);
-  if (schema_version == nullptr || schema_version->get<int64_t>() != kSchemaVersion) {
-    return corrupt("unsupported schema_version " +
-                   (schema_version == nullptr ? std::string("(missing)") : schema_version->dump()));
-  }
-  const Json* header_sha = Member(header, "header_sha256", Json::value_t::string);
-  if (header_sha == nullptr) return corrupt("header lacks header_sha256");
-  const std::string expected_header_sha = header_sha->get<std::string>();
-  header.erase("header_sha256");
-  StatusOr<std::string> unsigned_header = CanonicalJson(header);
-  if (!unsigned_header.ok() || Sha256Digest(*unsigned_header) != expected_header_sha) {
-    return corrupt("header checksum mismatch");
-  }
-  // The version is the header's digest: a value stored (or copied) under another version's key
-  // is not that version.
-  if (expected_header_sha != kDigestPrefix + version) {
-    return corrupt("the value is not version " + version + " (its header_sha256 is " +
-                   Quote(expected_header_sha) + ")");
-  }
-
-  auto view = std::make_shared<OnlineView>();
-  const Json* f;
-  if ((f = Member(header, "project", Json::value_t::string)) == nullptr) {
-    return corrupt("header lacks project");
-  }
-  view->project = f->get<std::string>();
-  if ((f = Member(header, "view", Json::value_t::string)) == nullptr) {
-    return corrupt("header lacks view");
-  }
-  view->view = f->get<std::string>();
-  if (view->project != project || view->view != view_name) {
-    return corrupt("header names view " + Quote(view->project + "/" + view->view));
-  }
-  if ((f = Member(header, "view_version", Json::value_t::string)) == nullptr) {
-    return corrupt("header lacks view_version");
-  }
-  view->view_version = f->get<std::string>();
-  if ((f = Member(header, "until", Json::value_t::number_integer)) == nullptr) {
-    return corrupt("header lacks until");
-  }
-  view->until = f->get<int64_t>();
-  if ((f = Member(header, "materialized_at", Json::value_t::number_integer)) == nullptr) {
-    return corrupt("header lacks materialized_at");
-  }
-  view->materialized_at = f->get<int64_t>();
-  const Json* rows = Member(header, "rows", Json::value_t::number_integer);
-  const Json* snapshot_sha = Member(header, "snapshot_sha256", Json::value_t::string);
-  if (rows == nullptr || snapshot_sha == nullptr) {
-    return corrupt("header lacks rows or snapshot_sha256");
-  }
-  std::string_view snapshot = bytes.substr(newline + 1);
-  if (Sha256Digest(snapshot) != snapshot_sha->get<std::string>()) {
-    return corrupt("snapshot checksum mismatch");
-  }
-  StatusOr<Table> table = TableFromSnapshot(snapshot);
-  if (!table.ok()) return corrupt(std::string(table.status().message()));
-  view->values = std::move(*table);
-  if (rows->get<int64_t>() < 0 ||
-      static_cast<uint64_t>(rows->get<int64_t>()) != view->values.num_rows()) {
-    return corrupt("header says " + rows->dump() + " rows, the table has " +
-                   std::to_string(view->values.num_rows()));
-  }
-  Status prepared = Prepare(view.get());
-  if (!prepared.ok()) return corrupt(std::string(prepared.message()));
-  return std::shared_ptr<const OnlineView>(std::move(view));
 }
 
 // ---- URLs ----
@@ -740,12 +539,8 @@ StatusOr<RedisOnlineStore::Fetched> RedisOnlineStore::Fetch(const std::string& p
                                     " is missing");
     return out;
   }
-  auto corrupt = [&](const std::string& why) -> Status {
-    return absl::DataLossError("online view " + Quote(key) + " in " + server_ +
-                               " is unreadable: " + why);
-  };
-  StatusOr<std::shared_ptr<const OnlineView>> decoded =
-      DecodeView(element(2), project, view, out.version, corrupt);
+  StatusOr<std::shared_ptr<const OnlineView>> decoded = DecodeOnlineView(
+      element(2), "online view " + Quote(key) + " in " + server_, project, view, out.version);
   if (decoded.ok()) {
     out.state = *std::move(decoded);
   } else {
@@ -756,8 +551,8 @@ StatusOr<RedisOnlineStore::Fetched> RedisOnlineStore::Fetch(const std::string& p
 
 StatusOr<std::shared_ptr<const OnlineView>> RedisOnlineStore::Read(const std::string& project,
                                                                    const std::string& view) {
-  RETURN_IF_ERROR(CheckName("project", project));
-  RETURN_IF_ERROR(CheckName("view", view));
+  // Names never hold a ':', which separates the parts of keys.
+  RETURN_IF_ERROR(ValidateOnlineNames(project, view));
   std::shared_ptr<Slot> slot = GetSlot(project, view);
   const bool caching = options_.refresh_interval_ms > 0;
   if (caching) {
@@ -811,21 +606,15 @@ StatusOr<std::shared_ptr<const OnlineView>> RedisOnlineStore::Read(const std::st
 }
 
 Status RedisOnlineStore::Write(OnlineView view) {
-  RETURN_IF_ERROR(CheckName("project", view.project));
-  RETURN_IF_ERROR(CheckName("view", view.view));
   auto state = std::make_shared<OnlineView>(std::move(view));
-  RETURN_IF_ERROR(Prepare(state.get()));
-  std::string snapshot = TableToSnapshot(state->values);
-  ASSIGN_OR_RETURN(Header header, MakeHeader(*state, snapshot));
+  RETURN_IF_ERROR(PrepareOnlineView(state.get()));
+  std::string header_sha256;
+  ASSIGN_OR_RETURN(std::string contents, EncodeOnlineView(*state, &header_sha256));
   std::vector<std::string> args = {"EVAL", kWriteScript, "1",
                                    PointerKey(state->project, state->view)};
   args.reserve(6);
-  std::string& contents = args.emplace_back();
-  contents.reserve(header.line.size() + 1 + snapshot.size());
-  contents.append(header.line).push_back('\n');
-  contents.append(snapshot);
-  std::string().swap(snapshot);
-  const std::string version = header.header_sha256.substr(sizeof(kDigestPrefix) - 1);
+  args.push_back(std::move(contents));
+  const std::string version = header_sha256.substr(sizeof(kDigestPrefix) - 1);
   args.push_back(version);
 
   std::shared_ptr<Slot> slot = GetSlot(state->project, state->view);

@@ -1,7 +1,7 @@
 // The online store in Redis, shared by every serving replica, and OpenOnlineStore, which picks the
 // store a location names.
 //
-// Keys (names as in LocalOnlineStore: [A-Za-z0-9_.-], so never a ':'):
+// Keys (project and view names as ValidateOnlineNames requires, so never a ':'):
 //
 //   <prefix><project>:<view>             the view's current version: 64 lowercase hex
 //   <prefix><project>:<view>:<version>   the view, encoded exactly as an online view file

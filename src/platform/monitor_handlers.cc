@@ -225,6 +225,14 @@ StatusOr<Json> MonitorDrift(OpContext& ctx, const Json& req) {
   std::string source = Str(req, "source");
   Json input;
   if (!Str(req, "data").empty()) {
+    // Only a batch the project holds: the report shows the data's distributions.
+    ASSIGN_OR_RETURN(QueryResult held,
+                     ctx.tx.Query("SELECT 1 FROM artifacts WHERE project_id = ? AND digest = ?",
+                                  {vp.project.id, Str(req, "data")}));
+    if (held.rows.empty()) {
+      return absl::NotFoundError("data: artifact " + Str(req, "data").substr(0, 80) +
+                                 " is not stored in project '" + vp.project.name + "'");
+    }
     input = {{"data", Str(req, "data")}};
     if (source.empty()) source = "batch " + Str(req, "data").substr(0, 19);
   } else if (req.contains("rows") && req["rows"].is_array()) {

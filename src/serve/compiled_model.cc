@@ -476,7 +476,10 @@ PLINTH_TARGET_AVX512 inline void Transpose16(__m512* v) {
 template <size_t kRows>
 PLINTH_TARGET_AVX512 bool TransposeRows(const float* rows, size_t count, size_t stride,
                                         size_t features, float* xt) {
-  __mmask16 nan = 0;
+  // The largest magnitude's bits: a NaN's exceed infinity's (kept in vector registers, out of the
+  // busy mask unit).
+  const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+  __m512i largest = _mm512_setzero_si512();
   for (size_t r0 = 0; r0 < kRows; r0 += 16) {
     for (size_t f0 = 0; f0 < features; f0 += 16) {
       const size_t nf = std::min<size_t>(16, features - f0);
@@ -486,13 +489,13 @@ PLINTH_TARGET_AVX512 bool TransposeRows(const float* rows, size_t count, size_t 
       for (size_t i = 0; i < 16; ++i) {
         v[i] = r0 + i < count ? _mm512_maskz_loadu_ps(present, rows + (r0 + i) * stride + f0)
                               : _mm512_setzero_ps();
-        nan |= _mm512_cmp_ps_mask(v[i], v[i], _CMP_UNORD_Q);
+        largest = _mm512_max_epu32(largest, _mm512_and_si512(_mm512_castps_si512(v[i]), magnitude));
       }
       Transpose16(v);
       for (size_t i = 0; i < nf; ++i) _mm512_store_ps(xt + (f0 + i) * kRows + r0, v[i]);
     }
   }
-  return nan != 0;
+  return _mm512_reduce_max_epu32(largest) > 0x7f800000u;
 }
 
 // Entry pos of each lane in a table of 2^depth floats (depth <= kMaxPaddedDepth), with
@@ -1039,9 +1042,9 @@ StatusOr<CompiledModel> CompiledModel::FromParts(Parts parts) {
     return Invalid("the preprocessing spec has " + std::to_string(features) + " outputs");
   }
   // Every count fits the file format's 32-bit fields.
-  for (size_t count : {parts.nodes.size(), parts.roots.size(), parts.weights.size(),
-                       parts.terms.size(), parts.edges.size(), parts.slot_bins.size(),
-                       parts.bin_logits.size()}) {
+  for (size_t count :
+       {parts.nodes.size(), parts.roots.size(), parts.weights.size(), parts.terms.size(),
+        parts.edges.size(), parts.slot_bins.size(), parts.bin_logits.size()}) {
     if (count > UINT32_MAX) return Invalid("an array holds more than 2^32 - 1 entries");
   }
   const bool trees = !parts.nodes.empty() || !parts.roots.empty();

@@ -597,6 +597,20 @@ std::string InferenceService::MetricsText() const {
     info(m.canary, "canary");
     info(m.shadow, "shadow");
   }
+  bool drift_help = false;
+  for (const auto& [name, m] : set->models) {
+    for (const auto& v : {m.primary, m.canary}) {
+      if (!v || !v->metrics) continue;
+      if (!drift_help) {
+        line(
+            "# HELP plinth_drift_psi Population stability index of a feature (or the score) over "
+            "the last window of served rows against the version's baseline.");
+        line("# TYPE plinth_drift_psi gauge");
+        drift_help = true;
+      }
+      out += v->metrics();
+    }
+  }
   std::lock_guard<std::mutex> lock(counters_mu_);
   struct Family {
     const char* name;

@@ -55,6 +55,8 @@ struct ServedVersion {
   Explainer explain;  // may be empty: explain requests then get 400
   // Observes every scored row (raw row as JSON, score), e.g. for drift gauges; may be empty.
   std::function<void(const Json& row, double score)> observe;
+  // Lines added to /metrics for this version (e.g. its drift gauges); may be empty.
+  std::function<std::string()> metrics;
 };
 
 // One model's deployment in the environment.

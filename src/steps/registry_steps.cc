@@ -162,12 +162,77 @@ StepType CardStep(std::shared_ptr<StepEnvironment> env) {
   return t;
 }
 
+// The version a `version` input names, as model.show returns it.
+StatusOr<Json> ShowInputVersion(const StepContext& ctx, const StepEnvironment& env) {
+  ASSIGN_OR_RETURN(Json version, ReadJsonInput(ctx, "version"));
+  if (!version.is_object() || !version.contains("name") ||
+      !version.value("version", Json()).is_number_integer()) {
+    return absl::InvalidArgumentError(
+        "input version: expected the output of a register step ({name, version, ...})");
+  }
+  return env.client->Call("model.show",
+                          {{"project", env.project},
+                           {"name", version["name"]},
+                           {"version", std::to_string(version["version"].get<int64_t>())}});
+}
+
+// deploy: the registered version to an environment, once it is approved for it and when the run's
+// user is a deployer. A version still awaiting approval, or a run by someone else, is not an error
+// of the pipeline: the step says so and succeeds without deploying (a deployer deploys later with
+// `plinth deploy`), unless `require_approved` is set.
+StepType DeployStep(std::shared_ptr<StepEnvironment> env) {
+  StepType t;
+  t.name = "deploy";
+  t.description =
+      "deploys the registered version to an environment when it is approved for it "
+      "(docs/deployments.md)";
+  t.with = {{"environment", ValueType::kString, true, Json(), "staging or production"},
+            {"require_approved", ValueType::kBool, false, false,
+             "fail (rather than skip) when the version is not approved for the environment"}};
+  t.outputs = {{"deployment", "the deployment (JSON), or {deployed: false, reason}"}};
+  t.run = [env](StepContext& ctx) -> StatusOr<StepResult> {
+    ASSIGN_OR_RETURN(Json shown, ShowInputVersion(ctx, *env));
+    const std::string environment = ctx.with()["environment"].get<std::string>();
+    const std::string ref = shown.value("ref", "");
+    auto deployed = env->client->Call("deployment.create",
+                                      {{"project", env->project},
+                                       {"name", shown["name"]},
+                                       {"version", std::to_string(shown["version"].get<int64_t>())},
+                                       {"environment", environment},
+                                       {"reason", "pipeline step " + ctx.step()}});
+    Json out;
+    if (deployed.ok()) {
+      out = *deployed;
+      out["deployed"] = true;
+      ctx.Log(environment + " now serves " + ref);
+    } else if ((absl::IsFailedPrecondition(deployed.status()) ||
+                absl::IsPermissionDenied(deployed.status())) &&
+               !ctx.with()["require_approved"].get<bool>()) {
+      // Not approved yet, or run by someone who does not deploy (a data scientist): the version
+      // waits for a deployer, which is the process working as intended.
+      out = {{"deployed", false}, {"reason", std::string(deployed.status().message())}};
+      ctx.Log("not deployed: " + std::string(deployed.status().message()));
+    } else {
+      return deployed.status();
+    }
+    StepResult result;
+    ASSIGN_OR_RETURN(result.outputs["deployment"], WriteJsonOutput(ctx, "deployment", out));
+    result.summary = {{"ref", ref}, {"environment", environment}, {"deployed", out["deployed"]}};
+    return result;
+  };
+  // Approvals and deployments change outside the pipeline: a deployment is never reused from
+  // the cache.
+  t.cacheable = false;
+  return t;
+}
+
 }  // namespace
 
 Status RegisterRegistrySteps(pipeline::StepRegistry* registry,
                              std::shared_ptr<StepEnvironment> env) {
   RETURN_IF_ERROR(registry->Register(RegisterStep(env)));
   RETURN_IF_ERROR(registry->Register(CardStep(env)));
+  RETURN_IF_ERROR(registry->Register(DeployStep(env)));
   return absl::OkStatus();
 }
 

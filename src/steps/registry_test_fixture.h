@@ -122,7 +122,7 @@ class RegistryFixture : public ::testing::Test {
   StatusOr<Json> Call(const std::string& token, const std::string& op, Json req) {
     clock_.Advance(1'000'000);
     if (!req.contains("project") && op != "token.create" && op != "user.grant" &&
-        op != "audit.tail") {
+        op != "audit.tail" && op != "deployment.resolve") {
       req["project"] = kProject;
     }
     return tp_->Call(token, op, req);
