@@ -77,6 +77,10 @@ struct ServingSessionOptions {
   std::string listen = "127.0.0.1:0";
   std::string decisions_dir;
   int io_threads = 2;
+  // > 0: handlers run on this many threads behind a queue of max_pending requests; a full queue
+  // answers 429 (backpressure), a request queued longer than a second 503.
+  int handler_threads = 0;
+  int max_pending = 256;
   int poll_ms = 1000;
   bool record_inputs = true;
   bool quiet = false;  // no log lines on deployment changes

@@ -44,6 +44,8 @@ struct ServeOptions {
   std::string listen = "127.0.0.1:8080";
   std::string decisions;
   int io_threads = 2;
+  int handler_threads = 0;
+  int max_pending = 256;
   int poll_ms = 1000;
   bool no_inputs = false;
   // decisions show / export
@@ -414,6 +416,8 @@ class ServingSession {
     http.host = host;
     http.port = port;
     http.io_threads = o.io_threads;
+    http.handler_threads = o.handler_threads;
+    http.max_pending = static_cast<size_t>(o.max_pending);
     InferenceService* service = s.service_.get();
     ASSIGN_OR_RETURN(s.server_,
                      HttpServer::Start(http, [service](const HttpRequest& q, HttpResponse& r) {
@@ -531,6 +535,8 @@ Status RunServe(const GlobalOptions& g, const ServeOptions& o) {
   options.listen = o.listen;
   options.decisions_dir = DecisionsDir(g, o.decisions, o.env);
   options.io_threads = o.io_threads;
+  options.handler_threads = o.handler_threads;
+  options.max_pending = o.max_pending;
   options.poll_ms = o.poll_ms;
   options.record_inputs = !o.no_inputs;
   // Signals are taken by one thread with sigwait; block them before any thread starts.
@@ -632,6 +638,15 @@ void AddServeCommands(CommandRegistrar* r) {
                     "folder of the decision records (default: HOME/decisions/ENV)");
   serve->add_option("--io-threads", o->io_threads, "event-loop threads")
       ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  serve
+      ->add_option("--handler-threads", o->handler_threads,
+                   "score on this many threads behind a bounded queue (429 when it is full); 0 "
+                   "scores on the event-loop threads")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
+  serve->add_option("--max-pending", o->max_pending, "queued requests before 429")
+      ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   serve->add_option("--poll-ms", o->poll_ms, "how often to check for deployment changes")
       ->check(CLI::Range(50, 600000))

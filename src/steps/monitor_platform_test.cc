@@ -8,7 +8,6 @@
 #include <httplib.h>
 
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -145,7 +144,8 @@ class MonitorPlatformTest : public RegistryFixture {
   // The model's scores on the rows of `csv`, computed here from the registered package.
   std::vector<double> Scores(const std::string& csv) {
     std::map<std::string, std::string> files;
-    for (const auto& [file, digest] : Show("credit", 1)["files"].items()) {
+    const Json shown = Show("credit", 1);
+    for (const auto& [file, digest] : shown["files"].items()) {
       files[file] = Bytes(victor_, digest);
     }
     auto package = ParseModelPackage(std::move(files));
@@ -433,8 +433,8 @@ webhook:
   url: )" + receiver.url() +
                            "\n";
 
-  // A rule on a feature the model does not have, or a file that is not a config: refused with
-  // where, and nothing is applied.
+  // A rule on a feature the model does not have, or a file that is not a config: refused, saying
+  // where.
   auto bad = Config(ana_, R"(alerts:
   - name: income-ks
     metric: ks

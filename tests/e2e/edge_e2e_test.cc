@@ -191,8 +191,9 @@ TEST_P(EdgeE2eTest, ExportVerifyScoreServeAndRefuseTampering) {
   // The platform recorded the signed export, and the version still verifies with it.
   CommandResult show = InRisk(ana_, {"models", "show", "credit-risk@1"}, /*json=*/true);
   ASSERT_EQ(show.exit_code, 0) << show.Describe();
+  const Json version = show.OutJson();
   size_t edge_attestations = 0;
-  for (const Json& a : show.OutJson()["attestations"]) {
+  for (const Json& a : version["attestations"]) {
     edge_attestations += a["predicate_type"] == kEdgePredicate;
   }
   EXPECT_EQ(edge_attestations, 2u) << show.out;
@@ -231,7 +232,7 @@ TEST_P(EdgeE2eTest, ExportVerifyScoreServeAndRefuseTampering) {
   }
   ASSERT_EQ(cells.size(), kRows);
   std::map<std::string, std::string> package;
-  for (const auto& [name, digest] : show.OutJson()["files"].items()) {
+  for (const auto& [name, digest] : version["files"].items()) {
     package[name] = ReadFileOrDie(ObjectPath(digest.get<std::string>()));
     ASSERT_EQ(Sha256Digest(package[name]), digest) << name;
   }
@@ -314,9 +315,9 @@ TEST_P(EdgeE2eTest, ExportVerifyScoreServeAndRefuseTampering) {
   {
     const std::string copy = CopyOf(bundle, "flipped-manifest");
     std::string bytes = ReadFileOrDie(copy + "/manifest.json");
-    const size_t at = bytes.find("credit-risk");
+    const size_t at = bytes.find("int_rate");
     ASSERT_NE(at, std::string::npos);
-    bytes[at] = 'C';
+    bytes[at] = 'I';
     WriteFileOrDie(copy + "/manifest.json", bytes);
     CommandResult r = RunEdge({"verify", copy});
     EXPECT_EQ(r.exit_code, 7) << r.Describe();
