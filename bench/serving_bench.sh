@@ -18,7 +18,8 @@
 # Cases, each run `runs` times (interleaved: Plinth then the peer, case by case), best and median
 # reported:
 # - saturation (closed loop, wrk -t2): 8 and 1,000 keep-alive connections, and a new connection per
-#   request ("Connection: close"); req/s and wrk's p50/p99. The peer also runs with 1 uvicorn
+#   request ("Connection: close"); req/s and wrk's p50/p99; and GET /v2/health/live on Plinth, the
+#   ceiling of its HTTP layer with this client on this machine. The peer also runs with 1 uvicorn
 #   worker: with 2 it leaves Nagle on (uvicorn#3149), which costs it ~40 ms per keep-alive request
 #   at 8 connections, so that figure alone would flatter the ratio; the last row compares each
 #   side's best case;
@@ -183,12 +184,8 @@ if max(s) - min(s) > 1e-6: sys.exit(f"the servers disagree: {s}")
 print(*(f"{x:.9f}" for x in s))' "$a" "$b" "$c")
 read -r s_tensor s_raw s_peer <<<"$scores"
 
-# wrk at saturation -> "req/s p50_ms p99_ms errors" (errors: non-2xx and socket errors).
-saturate() {
-  local out=$1 url=$2 body=$3 conns=$4
-  shift 4
-  wrk -t2 -c"$conns" -d"${duration}s" --timeout 10s --latency "$@" -s "$lua" "$url$infer" -- "$body" \
-    >"$tmp/wrk.txt" 2>&1 || true
+# wrk's --latency output -> "req/s p50_ms p99_ms errors" (errors: non-2xx and socket errors).
+parse_wrk() {
   grep -q "Requests/sec" "$tmp/wrk.txt" || cat "$tmp/wrk.txt" >&2
   awk '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
@@ -197,7 +194,20 @@ saturate() {
     /^ +99%/ { p99 = ms($2) }
     /Non-2xx/ { bad += $NF }
     /Socket errors/ { gsub(",", ""); bad += $4 + $6 + $8 + $10 }
-    END { printf "%.0f %.3f %.3f %d\n", rps, p50, p99, bad }' "$tmp/wrk.txt" >>"$out"
+    END { printf "%.0f %.3f %.3f %d\n", rps, p50, p99, bad }' "$tmp/wrk.txt"
+}
+# wrk at saturation, POSTing a body to the infer endpoint.
+saturate() {
+  local out=$1 url=$2 body=$3 conns=$4
+  shift 4
+  wrk -t2 -c"$conns" -d"${duration}s" --timeout 10s --latency "$@" -s "$lua" "$url$infer" -- "$body" \
+    >"$tmp/wrk.txt" 2>&1 || true
+  parse_wrk >>"$out"
+}
+# The HTTP layer's own ceiling: GET /v2/health/live (no body, no model) at saturation.
+ceiling() {
+  wrk -t2 -c8 -d"${duration}s" --timeout 10s --latency "$plinth_url/v2/health/live" >"$tmp/wrk.txt" 2>&1 || true
+  parse_wrk >>"$1"
 }
 # wrk at a fixed rate over 8 connections -> "achieved_req/s p50_ms p99_ms errors".
 paced() {
@@ -250,6 +260,7 @@ saturate "$tmp/warm" "$peer1_url" "$tmp/tensor.json" 8 -d2s
 r=$tmp/r
 mkdir -p "$r"
 for _ in $(seq 1 "$runs"); do
+  ceiling "$r/health8.plinth"
   saturate "$r/ka8.plinth" "$plinth_url" "$tmp/tensor.json" 8
   saturate "$r/ka8.peer" "$peer_url" "$tmp/tensor.json" 8
   saturate "$r/ka8w1.peer" "$peer1_url" "$tmp/tensor.json" 8
@@ -322,6 +333,7 @@ row "saturation, 8 keep-alive connections; peer with 1 worker (TCP_NODELAY set)"
 row "saturation, 1,000 keep-alive connections" ">= 30x, no stalls" ka1000 rps ka1000
 row "saturation, 8 keep-alive connections, raw named features (peer: tensor)" ">= 30x" raw8 rps ka8
 row "saturation, new connection per request, 8 at a time" "-" close8 rps close8
+row "ceiling: GET /v2/health/live (no body, no model), 8 keep-alive connections" "-" health8 rps none
 row "fixed 100 req/s, 8 connections" "-" rate100 p99:100 rate100
 row "fixed 500 req/s, 8 connections" "-" rate500 p99:500 rate500
 row "fixed 500 req/s, 8 connections; peer with 1 worker" "-" rate500 p99:500 rate500w1

@@ -101,6 +101,11 @@ Status StopServing(ServingSession& session);
 void AddServeCommands(CommandRegistrar* r);
 // `plinth monitor ...` (monitor_commands.cc).
 void AddMonitorCommands(CommandRegistrar* r);
+// Asks the platform for an edge bundle of `request`'s version (model.export_edge) and writes it
+// to the folder `out` whole (a temporary sibling renamed into place; an existing `out` is replaced
+// only when `replace`). Returns bundle.json's content; `response`, if given, gets the platform's.
+StatusOr<Json> ExportEdgeBundle(PlatformClient& client, const Json& request, const std::string& out,
+                                bool replace, Json* response = nullptr);
 // `plinth export edge ...` (edge_commands.cc).
 void AddEdgeCommands(CommandRegistrar* r);
 // `plinth deploy ...` (deploy_commands.cc).

@@ -29,6 +29,7 @@
 #include "core/sha256.h"
 #include "data/csv_reader.h"
 #include "data/synth_transactions.h"
+#include "edge/bundle.h"
 #include "platform/home.h"
 #include "steps/pipeline_runner.h"
 
@@ -537,6 +538,64 @@ Status DemoServing(DemoPrinter& p, std::map<std::string, std::unique_ptr<LocalPl
   return absl::OkStatus();
 }
 
+// The edge: the deployer exports a signed bundle of the approved version; it verifies offline
+// (as `plinth-edge verify` does) against the platform's key, scores rows with no platform, and a
+// changed byte is refused.
+Status DemoEdge(DemoPrinter& p, std::map<std::string, std::unique_ptr<LocalPlatformClient>>& as,
+                const std::string& home_dir, const std::string& data, Json* summary) {
+  const std::string ref = (*summary)["model"];
+  p.Step("An edge bundle: exported, verified offline, scored without the platform");
+  const std::string out = std::filesystem::path(home_dir + "/../edge").lexically_normal();
+  std::error_code ec;
+  std::filesystem::remove_all(out, ec);
+  ASSIGN_OR_RETURN(Json bundle, ExportEdgeBundle(*as["dev"],
+                                                 {{"project", "credit-risk"},
+                                                  {"name", "credit-risk"},
+                                                  {"version", ref.substr(ref.rfind('@') + 1)}},
+                                                 out, false));
+  ASSIGN_OR_RETURN(std::string key, as["dev"]->PublicKey());
+  ASSIGN_OR_RETURN(edge::VerifiedBundle verified, edge::VerifyBundle(out, key));
+  p.Ok("plinth export edge " + ref + " --out " + out + ": compiled model (" +
+       std::to_string(verified.model->num_trees()) + " trees), manifest, attestation, public key");
+  p.Ok("plinth-edge verify: signature by the platform key, subjects, approval for " +
+       verified.stage + ": intact");
+  ASSIGN_OR_RETURN(Table table, ReadCsv(data));
+  std::string scores;
+  std::vector<float> buffer(verified.model->num_features());
+  for (size_t r = 0; r < 3; ++r) {
+    Json row = Json::object();
+    for (const auto& [name, type] : verified.inputs) {
+      const Column* c = table.Find(name);
+      if (c == nullptr || c->IsNull(r)) {
+        row[name] = nullptr;
+      } else if (c->type() == ColumnType::kString) {
+        row[name] = std::string(c->StringAt(r));
+      } else {
+        row[name] = c->NumberAt(r).value_or(0.0);
+      }
+    }
+    ASSIGN_OR_RETURN(double score, verified.model->PredictJsonRow(row, buffer));
+    char text[32];
+    std::snprintf(text, sizeof(text), "%s%.3f", r ? ", " : "", score);
+    scores += text;
+  }
+  p.Ok("plinth-edge score: the first rows of lending_club.csv -> " + scores +
+       " (the same as the server)");
+  // A changed byte in the compiled model: refused.
+  const std::string tampered = out + ".tampered";
+  std::filesystem::remove_all(tampered, ec);
+  std::filesystem::copy(out, tampered, std::filesystem::copy_options::recursive, ec);
+  ASSIGN_OR_RETURN(std::string plc, ReadFile(tampered + "/model.plc"));
+  plc[plc.size() / 2] ^= 0x01;
+  RETURN_IF_ERROR(WriteFileAtomic(tampered + "/model.plc", plc, 0644, /*overwrite=*/true));
+  RETURN_IF_ERROR(p.Refused("a bundle with one byte of model.plc changed",
+                            edge::VerifyBundle(tampered, key).status(),
+                            absl::StatusCode::kDataLoss));
+  std::filesystem::remove_all(tampered, ec);
+  (*summary)["edge_bundle"] = out;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 Status RunDemo(const std::string& home_arg, bool json) {
@@ -648,6 +707,7 @@ Status RunDemo(const std::string& home_arg, bool json) {
   Json governance = Json::object();
   RETURN_IF_ERROR(DemoGovernance(p, admin, as, home_dir, &governance));
   RETURN_IF_ERROR(DemoServing(p, as, home_dir, data, &governance));
+  RETURN_IF_ERROR(DemoEdge(p, as, home_dir, data, &governance));
 
   p.Step("The platform refuses what roles and projects do not allow");
   RETURN_IF_ERROR(p.Refused("the validator stores an artifact",
@@ -699,6 +759,7 @@ Status RunDemo(const std::string& home_arg, bool json) {
                       {"documents", governance["documents"]},
                       {"serving", governance["serving"]},
                       {"drift", governance["drift"]},
+                      {"edge_bundle", governance["edge_bundle"]},
                       {"audit_export",
                        std::filesystem::path(export_path).lexically_normal().string()}}
                      .dump(2, ' ', false, Json::error_handler_t::replace)

@@ -138,12 +138,38 @@ StatusOr<Json> WriteBundle(PlatformClient& client, const Json& res, const std::s
   return bundle;
 }
 
+}  // namespace
+
+StatusOr<Json> ExportEdgeBundle(PlatformClient& client, const Json& request, const std::string& out,
+                                bool replace, Json* response) {
+  ASSIGN_OR_RETURN(Json res, client.Call("model.export_edge", request));
+  std::error_code ec;
+  const std::string tmp = out + ".tmp-" + RandomHex(4);
+  if (!fs::create_directory(tmp, ec) || ec) {
+    return absl::InternalError("cannot create " + tmp + ": " + ec.message());
+  }
+  fs::permissions(tmp, fs::perms(0755), ec);
+  StatusOr<Json> bundle = WriteBundle(client, res, tmp);
+  Status moved = bundle.ok() ? MoveIntoPlace(tmp, out, replace) : bundle.status();
+  if (!moved.ok()) {
+    fs::remove_all(tmp, ec);
+    return moved;
+  }
+  if (response != nullptr) *response = res;
+  return bundle;
+}
+
+namespace {
+
 Status ExportEdge(const GlobalOptions& g, const EdgeExportOptions& o) {
   if (ProjectOf(o).empty()) {
     return absl::InvalidArgumentError("which project? pass --project or set PLINTH_PROJECT");
   }
   if (o.out.empty()) return absl::InvalidArgumentError("--out: the bundle's folder is required");
-  const std::string out = fs::path(o.out).lexically_normal().string();
+  fs::path out_path = fs::path(o.out).lexically_normal();
+  // "DIR/" names DIR: the temporary folder must be its sibling, not inside it.
+  if (!out_path.has_filename() && out_path.has_parent_path()) out_path = out_path.parent_path();
+  const std::string out = out_path.string();
   std::error_code ec;
   const bool exists = fs::exists(fs::symlink_status(out, ec));
   if (exists) {
@@ -160,19 +186,9 @@ Status ExportEdge(const GlobalOptions& g, const EdgeExportOptions& o) {
   Json req = {{"project", ProjectOf(o)},
               {"name", o.ref.substr(0, at)},
               {"version", at == std::string::npos ? "latest" : o.ref.substr(at + 1)}};
-  ASSIGN_OR_RETURN(Json res, client->Call("model.export_edge", req));
-
-  const std::string tmp = out + ".tmp-" + RandomHex(4);
-  if (!fs::create_directory(tmp, ec) || ec) {
-    return absl::InternalError("cannot create " + tmp + ": " + ec.message());
-  }
-  fs::permissions(tmp, fs::perms(0755), ec);
-  StatusOr<Json> bundle = WriteBundle(*client, res, tmp);
-  Status moved = bundle.ok() ? MoveIntoPlace(tmp, out, exists) : bundle.status();
-  if (!moved.ok()) {
-    fs::remove_all(tmp, ec);
-    return moved;
-  }
+  Json res;
+  ASSIGN_OR_RETURN(Json written, ExportEdgeBundle(*client, req, out, exists, &res));
+  StatusOr<Json> bundle = written;
   if (g.json) {
     Json shown = *bundle;
     shown["out"] = out;
