@@ -140,8 +140,7 @@ bool RoleGrants(Role role, Permission permission) {
              role == Role::kAdmin;
     // Monitoring is run by the model's owners, its validators and operations.
     case Permission::kMonitorWrite:
-      return role == Role::kDataScientist || role == Role::kValidator ||
-             role == Role::kDeployer;
+      return role == Role::kDataScientist || role == Role::kValidator || role == Role::kDeployer;
   }
   return false;
 }

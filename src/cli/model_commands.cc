@@ -328,8 +328,8 @@ void AddModelCommands(CommandRegistrar* r) {
         for (const auto& e : res["deployments"]) {
           std::string what = "@" + Cell(e["version"]);
           if (e["canary_version"].get<int64_t>() != 0) {
-            what += " + canary @" + Cell(e["canary_version"]) + " (" + Cell(e["canary_percent"]) +
-                    "%)";
+            what +=
+                " + canary @" + Cell(e["canary_version"]) + " (" + Cell(e["canary_percent"]) + "%)";
           }
           if (e["shadow_version"].get<int64_t>() != 0) {
             what += " + shadow @" + Cell(e["shadow_version"]);

@@ -19,10 +19,10 @@
 #include "core/signing.h"
 #include "data/csv_reader.h"
 #include "platform/testing_platform.h"
-#include "steps/registry_test_fixture.h"
 #include "registry/attestation.h"
 #include "report/report.h"
 #include "steps/pipeline_runner.h"
+#include "steps/registry_test_fixture.h"
 #include "train/model_package.h"
 
 namespace plinth {

@@ -203,7 +203,8 @@ const std::vector<Migration>& SchemaMigrations() {
            "name TEXT NOT NULL, owner TEXT NOT NULL, description TEXT NOT NULL, "
            "risk_tier BIGINT NOT NULL, intended_use TEXT NOT NULL, limitations TEXT NOT NULL, "
            "regulatory_scope_json TEXT NOT NULL, created_by TEXT NOT NULL, "
-           "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (project_id, name))",
+           "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (project_id, "
+           "name))",
            // A version: the package's files by artifact digest (files_json, manifest.json
            // included; digest is manifest.json's), where it came from, its evidence (artifact
            // digests of evaluation, explanations, fairness), the import scan, the current stage
