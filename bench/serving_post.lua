@@ -3,10 +3,11 @@
 --   wrk -t2 -c8 -d10s --latency -s bench/serving_post.lua URL -- BODY_FILE
 --       saturation: every connection sends its next request as soon as the last one is answered;
 --       wrk's own figures (Requests/sec, --latency) are the result.
---   wrk -t8 -c8 -d10s -s bench/serving_post.lua URL -- BODY_FILE RATE
+--   wrk -t8 -c8 -d10s -s bench/serving_post.lua URL -- BODY_FILE RATE THREADS
 --       fixed rate: RATE requests/s in total, spread evenly over the connections, each on its own
---       schedule (staggered). Needs one connection per thread (-t equal to -c): a wrk thread's
---       script cannot tell its connections apart, so matching a response to its request needs one.
+--       schedule (staggered). THREADS is wrk's -t, which must equal -c: a wrk thread's
+--       script cannot tell its connections apart, so it matches responses to requests only with one
+--       connection per thread.
 --       Latency is measured from each request's *scheduled* time (or from when it was sent, if
 --       the timer fired early), so a slow response delays the clock of the requests behind it and
 --       shows in the tail instead of lowering the rate (no coordinated omission). Prints one line:
