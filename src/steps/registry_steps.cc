@@ -107,6 +107,20 @@ StepType RegisterStep(std::shared_ptr<StepEnvironment> env) {
   return t;
 }
 
+// The version a `version` input names, as model.show returns it.
+StatusOr<Json> ShowInputVersion(const StepContext& ctx, const StepEnvironment& env) {
+  ASSIGN_OR_RETURN(Json version, ReadJsonInput(ctx, "version"));
+  if (!version.is_object() || !version.contains("name") ||
+      !version.value("version", Json()).is_number_integer()) {
+    return absl::InvalidArgumentError(
+        "input version: expected the output of a register step ({name, version, ...})");
+  }
+  return env.client->Call("model.show",
+                          {{"project", env.project},
+                           {"name", version["name"]},
+                           {"version", std::to_string(version["version"].get<int64_t>())}});
+}
+
 StepType CardStep(std::shared_ptr<StepEnvironment> env) {
   StepType t;
   t.name = "card";
@@ -116,17 +130,7 @@ StepType CardStep(std::shared_ptr<StepEnvironment> env) {
                {"card_html", "the model card as an HTML page"},
                {"report", "the validation report (HTML)"}};
   t.run = [env](StepContext& ctx) -> StatusOr<StepResult> {
-    ASSIGN_OR_RETURN(Json version, ReadJsonInput(ctx, "version"));
-    if (!version.is_object() || !version.contains("name") || !version.contains("version")) {
-      return absl::InvalidArgumentError(
-          "input version: expected the output of a register step ({name, version, ...})");
-    }
-    ASSIGN_OR_RETURN(
-        Json shown,
-        env->client->Call("model.show",
-                          {{"project", env->project},
-                           {"name", version["name"]},
-                           {"version", std::to_string(version["version"].get<int64_t>())}}));
+    ASSIGN_OR_RETURN(Json shown, ShowInputVersion(ctx, *env));
     const Json& docs = shown.value("documents", Json::object());
     StepResult result;
     for (const auto& [output, doc] : std::vector<std::pair<std::string, std::string>>{
@@ -145,35 +149,10 @@ StepType CardStep(std::shared_ptr<StepEnvironment> env) {
   // The documents are written again when the version changes state: their digests are part of
   // the cache key, so a cached card is never an old one.
   t.fingerprint = [env](const StepContext& ctx) -> StatusOr<Json> {
-    ASSIGN_OR_RETURN(Json version, ReadJsonInput(ctx, "version"));
-    if (!version.is_object() || !version.contains("name") ||
-        !version.value("version", Json()).is_number_integer()) {
-      return absl::InvalidArgumentError(
-          "input version: expected the output of a register step ({name, version, ...})");
-    }
-    ASSIGN_OR_RETURN(
-        Json shown,
-        env->client->Call("model.show",
-                          {{"project", env->project},
-                           {"name", version["name"]},
-                           {"version", std::to_string(version["version"].get<int64_t>())}}));
+    ASSIGN_OR_RETURN(Json shown, ShowInputVersion(ctx, *env));
     return shown.value("documents", Json::object());
   };
   return t;
-}
-
-// The version a `version` input names, as model.show returns it.
-StatusOr<Json> ShowInputVersion(const StepContext& ctx, const StepEnvironment& env) {
-  ASSIGN_OR_RETURN(Json version, ReadJsonInput(ctx, "version"));
-  if (!version.is_object() || !version.contains("name") ||
-      !version.value("version", Json()).is_number_integer()) {
-    return absl::InvalidArgumentError(
-        "input version: expected the output of a register step ({name, version, ...})");
-  }
-  return env.client->Call("model.show",
-                          {{"project", env.project},
-                           {"name", version["name"]},
-                           {"version", std::to_string(version["version"].get<int64_t>())}});
 }
 
 // deploy: the registered version to an environment, once it is approved for it and when the run's
