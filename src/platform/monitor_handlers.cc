@@ -5,15 +5,20 @@
 //                              evidence refs ("baseline").
 //   monitor.config             alert thresholds (YAML) for a model, checked against its baseline.
 //   monitor.drift              drift of a batch (an uploaded CSV) or of rows (decision records
-//                              sent by the CLI) against the baseline; alerts evaluated, stored,
-//                              audited and POSTed to the config's webhook.
+//                              sent by the CLI) against the baseline; alerts evaluated, stored
+//                              and audited, then, once committed, POSTed to the config's webhook.
 //   monitor.labels             ground truth arriving later, keyed by decision record id.
 //   monitor.performance        AUC, KS, calibration over time: labels joined with the decision
-//                              records of an environment (on this home's disk).
+//                              records of an environment (on this home's disk); alerts as for
+//                              drift.
 //   monitor.report             the HTML report of the latest drift and performance checks.
 //   monitor.alerts             alerts raised, newest first.
 #include <cstdlib>
+#include <functional>
+#include <optional>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/ids.h"
@@ -100,26 +105,32 @@ StatusOr<ModelPackage> LoadPackage(OpContext& ctx, const ModelVersionRow& v) {
   return ParseModelPackage(std::move(files));
 }
 
-// Stores the alerts of a check and POSTs them to the webhook (once, all together). Returns the
-// alerts as JSON with their ids and the webhook's outcome.
-StatusOr<Json> RaiseAlerts(OpContext& ctx, const Project& p, const ModelVersionRow& v,
-                           const monitor::MonitorConfig& config, const std::string& report_id,
-                           const std::vector<monitor::Alert>& alerts) {
-  Json out = Json::array();
+// The POST of a check's alerts to the config's webhook, made once the check has committed.
+struct PendingWebhook {
+  std::string url;
+  Json payload;
+  WebhookOptions options;
+  std::vector<std::string> alert_ids;  // the stored rows, "pending" until the POST is done
+};
+
+struct RaisedAlerts {
+  Json alerts = Json::array();  // as returned: with their ids and "webhook"
+  std::optional<PendingWebhook> webhook;
+};
+
+// Stores the alerts of a check, with webhook status "pending" when the config names a webhook
+// ("none" otherwise). The POST itself waits for the commit (PostAlertsAfterCommit): a slow
+// receiver must not hold the transaction open, and a check that rolls back posts nothing.
+StatusOr<RaisedAlerts> RaiseAlerts(OpContext& ctx, const Project& p, const ModelVersionRow& v,
+                                   const monitor::MonitorConfig& config,
+                                   const std::string& report_id,
+                                   const std::vector<monitor::Alert>& alerts) {
+  RaisedAlerts out;
   if (alerts.empty()) return out;
-  std::string webhook_status = "none";
-  if (!config.webhook_url.empty()) {
-    Json payload = {{"source", "plinth"},   {"project", p.name},      {"model", v.name},
-                    {"version", v.version}, {"report_id", report_id}, {"alerts", Json::array()}};
-    for (const auto& a : alerts) payload["alerts"].push_back(monitor::AlertToJson(a));
-    WebhookOptions options;
-    const char* allow = std::getenv("PLINTH_ALLOW_PRIVATE_WEBHOOKS");
-    options.allow_private = allow != nullptr && std::string(allow) == "1";
-    auto posted = PostWebhook(config.webhook_url, payload, options);
-    webhook_status = posted.ok() ? "http " + std::to_string(*posted)
-                                 : "failed: " + std::string(posted.status().message());
-  }
+  const std::string webhook_status = config.webhook_url.empty() ? "none" : "pending";
+  Json posted_alerts = Json::array();
   const int64_t now = ctx.platform.clock()->NowMicros();
+  std::vector<std::string> ids;
   for (const auto& a : alerts) {
     const std::string id = NewId(*ctx.platform.clock());
     RETURN_IF_ERROR(ctx.tx.Execute(
@@ -131,10 +142,68 @@ StatusOr<Json> RaiseAlerts(OpContext& ctx, const Project& p, const ModelVersionR
          webhook_status, now}));
     Json j = monitor::AlertToJson(a);
     j["id"] = id;
+    posted_alerts.push_back(j);
     j["webhook"] = webhook_status;
-    out.push_back(j);
+    out.alerts.push_back(j);
+    ids.push_back(id);
+  }
+  if (!config.webhook_url.empty()) {
+    PendingWebhook hook;
+    hook.url = config.webhook_url;
+    hook.payload = {{"source", "plinth"},   {"project", p.name},      {"model", v.name},
+                    {"version", v.version}, {"report_id", report_id}, {"alerts", posted_alerts}};
+    const char* allow = std::getenv("PLINTH_ALLOW_PRIVATE_WEBHOOKS");
+    hook.options.allow_private = allow != nullptr && std::string(allow) == "1";
+    hook.alert_ids = std::move(ids);
+    out.webhook = std::move(hook);
   }
   return out;
+}
+
+// POSTs the alerts and records the outcome ("http 200", "failed: ...") on their rows, in a
+// transaction of its own. Returns the outcome. A failed update leaves the rows "pending"; the
+// check has committed, so neither a failed POST nor a failed update fails it.
+std::string DeliverAlerts(MetadataStore& store, const PendingWebhook& hook) {
+  auto posted = PostWebhook(hook.url, hook.payload, hook.options);
+  const std::string status = posted.ok() ? "http " + std::to_string(*posted)
+                                         : "failed: " + std::string(posted.status().message());
+  store
+      .RunInTransaction([&](Transaction& tx) -> Status {
+        for (const std::string& id : hook.alert_ids) {
+          RETURN_IF_ERROR(
+              tx.Execute("UPDATE monitor_alerts SET webhook_status = ? WHERE id = ? AND "
+                         "webhook_status = 'pending'",
+                         {status, id}));
+        }
+        return absl::OkStatus();
+      })
+      .IgnoreError();
+  return status;
+}
+
+// Has Platform::Call POST the raised alerts after the check's transaction commits, and return
+// `result` with the POST's outcome as each posted alert's "webhook". Work the handler already
+// scheduled after the transaction still runs, and its result is the one returned.
+void PostAlertsAfterCommit(OpContext& ctx, const RaisedAlerts& raised, const Json& result) {
+  if (!raised.webhook) return;
+  Platform* platform = &ctx.platform;
+  std::function<StatusOr<Json>()> before = std::move(ctx.after_transaction);
+  ctx.after_transaction = [platform, hook = *raised.webhook, result,
+                           before = std::move(before)]() -> StatusOr<Json> {
+    const std::string status = DeliverAlerts(platform->store(), hook);
+    StatusOr<Json> out = before ? before() : StatusOr<Json>(result);
+    if (!out.ok()) return out;
+    if (out->contains("alerts") && (*out)["alerts"].is_array()) {
+      const std::set<std::string> ids(hook.alert_ids.begin(), hook.alert_ids.end());
+      for (Json& a : (*out)["alerts"]) {
+        if (a.is_object() && a.contains("id") && a["id"].is_string() &&
+            ids.count(a["id"].get<std::string>()) > 0) {
+          a["webhook"] = status;
+        }
+      }
+    }
+    return out;
+  };
 }
 
 // Stores a check's report (JSON and HTML artifacts) and its row.
@@ -260,7 +329,7 @@ StatusOr<Json> MonitorDrift(OpContext& ctx, const Json& req) {
   if (report.score && report.score->psi) summary["score_psi"] = *report.score->psi;
   ASSIGN_OR_RETURN(std::string report_id, StoreReport(ctx, vp.project, v, "drift", source,
                                                       report.rows, report_json, summary));
-  ASSIGN_OR_RETURN(Json raised, RaiseAlerts(ctx, vp.project, v, config, report_id, alerts));
+  ASSIGN_OR_RETURN(RaisedAlerts raised, RaiseAlerts(ctx, vp.project, v, config, report_id, alerts));
   monitor::MonitorReportInput page;
   page.model = v.name;
   page.version = std::to_string(v.version);
@@ -269,14 +338,16 @@ StatusOr<Json> MonitorDrift(OpContext& ctx, const Json& req) {
   page.drift = &report;
   page.alerts = alerts;
   ctx.audit.details = {{"report_id", report_id}, {"summary", summary}};
-  return Json{{"ref", v.Ref()},
+  Json result{{"ref", v.Ref()},
               {"report_id", report_id},
               {"source", source},
               {"summary", summary},
               {"report", report_json},
-              {"alerts", raised},
+              {"alerts", raised.alerts},
               {"table", monitor::FormatDriftTable(report)},
               {"html", monitor::RenderMonitorHtml(page)}};
+  PostAlertsAfterCommit(ctx, raised, result);
+  return result;
 }
 
 StatusOr<Json> MonitorLabels(OpContext& ctx, const Json& req) {
@@ -370,14 +441,16 @@ StatusOr<Json> MonitorPerformance(OpContext& ctx, const Json& req) {
   ASSIGN_OR_RETURN(std::string report_id,
                    StoreReport(ctx, vp.project, vp.version, "performance",
                                "decisions " + env + " with labels", perf.rows, perf_json, summary));
-  ASSIGN_OR_RETURN(Json raised,
+  ASSIGN_OR_RETURN(RaisedAlerts raised,
                    RaiseAlerts(ctx, vp.project, vp.version, config, report_id, alerts));
   ctx.audit.details = {{"report_id", report_id}, {"summary", summary}};
-  return Json{{"ref", vp.version.Ref()},
+  Json result{{"ref", vp.version.Ref()},
               {"report_id", report_id},
               {"summary", summary},
               {"report", perf_json},
-              {"alerts", raised}};
+              {"alerts", raised.alerts}};
+  PostAlertsAfterCommit(ctx, raised, result);
+  return result;
 }
 
 // The page of the latest drift and performance checks, computed again from their stored inputs.

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -67,13 +68,19 @@ std::optional<double> DirectAuc(const std::vector<std::pair<double, int>>& outco
   return wins / (positives * negatives);
 }
 
-// An HTTP receiver on 127.0.0.1 that records the bodies POSTed to /hook.
+// An HTTP receiver on 127.0.0.1 that records the bodies POSTed to /hook and answers `status`.
+// `on_post`, when set, runs while a POST is being answered (the platform is waiting for it).
 class Receiver {
  public:
-  Receiver() {
+  explicit Receiver(int status = 200, std::function<void()> on_post = nullptr)
+      : status_(status), on_post_(std::move(on_post)) {
     server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard<std::mutex> lock(mu_);
-      bodies_.push_back(req.body);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        bodies_.push_back(req.body);
+      }
+      if (on_post_) on_post_();
+      res.status = status_;
       res.set_content("{\"ok\": true}", "application/json");
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
@@ -83,7 +90,9 @@ class Receiver {
     // stop() only ends a loop that has started.
     while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  ~Receiver() {
+  ~Receiver() { Stop(); }
+  // Stops listening: later POSTs to url() are refused.
+  void Stop() {
     server_.stop();
     if (thread_.joinable()) thread_.join();
   }
@@ -94,6 +103,8 @@ class Receiver {
   }
 
  private:
+  const int status_;
+  const std::function<void()> on_post_;
   httplib::Server server_;
   int port_ = 0;
   std::thread thread_;
@@ -204,6 +215,21 @@ class MonitorPlatformTest : public RegistryFixture {
     return Call(token, "monitor.performance", req);
   }
   Json Alerts() { return MustCall(victor_, "monitor.alerts", {{"name", "credit"}})["alerts"]; }
+  // The stored alerts as a call made while another is in progress sees them (the clock stays).
+  Json AlertsNow() {
+    auto r = tp_->Call(victor_, "monitor.alerts", {{"project", kProject}, {"name", "credit"}});
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? (*r)["alerts"] : Json();
+  }
+  // Moves the alerts' table out of the way (and back), so that writing an alert fails.
+  void HideAlertsTable() {
+    Status s = Sql("ALTER TABLE monitor_alerts RENAME TO monitor_alerts_away", {});
+    EXPECT_TRUE(s.ok()) << s;
+  }
+  void RestoreAlertsTable() {
+    Status s = Sql("ALTER TABLE monitor_alerts_away RENAME TO monitor_alerts", {});
+    EXPECT_TRUE(s.ok()) << s;
+  }
 
   // feature -> status of a drift report.
   static std::map<std::string, std::string> Statuses(const Json& report) {
@@ -422,7 +448,14 @@ TEST_F(MonitorPlatformTest, DriftOfBatchesAndRowsIsReportedStoredAndAudited) {
 
 TEST_F(MonitorPlatformTest, ConfigIsCheckedAndAlertsArePostedToTheWebhook) {
   RunPipeline();
-  Receiver receiver;
+  // What the store holds while the receiver is being told.
+  std::mutex during_mu;
+  Json during;
+  Receiver receiver(200, [&] {
+    Json now = AlertsNow();
+    std::lock_guard<std::mutex> lock(during_mu);
+    during = now;
+  });
   const std::string yaml = R"(alerts:
   - name: ltv-shift
     metric: psi
@@ -489,14 +522,146 @@ webhook:
   EXPECT_EQ((*posted)["alerts"][0]["webhook"], "http 200");
   const Json stored = Alerts();
   ASSERT_EQ(stored.size(), 2u);
-  EXPECT_EQ(stored[0]["webhook"], "http 200");  // newest first
+  EXPECT_EQ(stored[0]["webhook"], "http 200");  // newest first, no longer pending
   EXPECT_EQ(stored[0]["id"], (*posted)["alerts"][0]["id"]);
+  // The payload names the stored alerts.
+  EXPECT_EQ(payload["alerts"][0]["id"], stored[0]["id"]);
+  // The POST came after the commit: the receiver could already read the alert, still pending.
+  {
+    std::lock_guard<std::mutex> lock(during_mu);
+    ASSERT_EQ(during.size(), 2u) << during.dump();
+    EXPECT_EQ(during[0]["id"], stored[0]["id"]);
+    EXPECT_EQ(during[0]["webhook"], "pending");
+  }
 
   // Unchanged data raises nothing, so nothing is posted.
   auto quiet = Drift(ana_, {{"data", Put(ana_, hmda_)}});
   ASSERT_TRUE(quiet.ok()) << quiet.status();
   EXPECT_TRUE((*quiet)["alerts"].empty());
   EXPECT_EQ(receiver.bodies().size(), 1u);
+}
+
+// The config of the ltv-shift rule, posting to `url`.
+std::string LtvShiftConfig(const std::string& url) {
+  return "alerts:\n  - name: ltv-shift\n    metric: psi\n    features: [lvrat]\n"
+         "    above: 0.25\n    severity: critical\nwebhook:\n  url: " +
+         url + "\n";
+}
+
+TEST_F(MonitorPlatformTest, WebhookFailuresAreStoredAndNeverFailTheCheck) {
+  RunPipeline();
+  ASSERT_EQ(::setenv("PLINTH_ALLOW_PRIVATE_WEBHOOKS", "1", 1), 0);
+  const std::string shifted = Put(ana_, Shift(kShifted, 1.5));
+
+  // The receiver answers 500: its status is recorded and the check succeeds.
+  Receiver erring(500);
+  ASSERT_TRUE(Config(ana_, LtvShiftConfig(erring.url())).ok());
+  auto checked = Drift(ana_, {{"data", shifted}});
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  ASSERT_EQ((*checked)["alerts"].size(), 1u);
+  EXPECT_EQ((*checked)["alerts"][0]["webhook"], "http 500");
+  EXPECT_EQ(erring.bodies().size(), 1u);
+  Json stored = Alerts();
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0]["id"], (*checked)["alerts"][0]["id"]);
+  EXPECT_EQ(stored[0]["webhook"], "http 500");
+
+  // Nobody listens: the connection is refused, the alert says so, the check succeeds.
+  Receiver gone;
+  gone.Stop();
+  ASSERT_TRUE(Config(ana_, LtvShiftConfig(gone.url())).ok());
+  checked = Drift(ana_, {{"data", shifted}});
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  ASSERT_EQ((*checked)["alerts"].size(), 1u);
+  const std::string refused = (*checked)["alerts"][0]["webhook"];
+  EXPECT_THAT(refused, ::testing::StartsWith("failed: "));
+  stored = Alerts();
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_EQ(stored[0]["id"], (*checked)["alerts"][0]["id"]);
+  EXPECT_EQ(stored[0]["webhook"], refused);
+
+  // The POST succeeds but its outcome cannot be stored: the alert stays pending, the check
+  // succeeds and returns what the receiver answered.
+  Receiver hiding(200, [this] { HideAlertsTable(); });
+  ASSERT_TRUE(Config(ana_, LtvShiftConfig(hiding.url())).ok());
+  checked = Drift(ana_, {{"data", shifted}});
+  RestoreAlertsTable();
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  ASSERT_EQ((*checked)["alerts"].size(), 1u);
+  EXPECT_EQ((*checked)["alerts"][0]["webhook"], "http 200");
+  EXPECT_EQ(hiding.bodies().size(), 1u);
+  stored = Alerts();
+  ASSERT_EQ(stored.size(), 3u);
+  EXPECT_EQ(stored[0]["id"], (*checked)["alerts"][0]["id"]);
+  EXPECT_EQ(stored[0]["webhook"], "pending");
+}
+
+TEST_F(MonitorPlatformTest, ACheckThatRollsBackPostsNothing) {
+  RunPipeline();
+  ASSERT_EQ(::setenv("PLINTH_ALLOW_PRIVATE_WEBHOOKS", "1", 1), 0);
+  Receiver receiver;
+  ASSERT_TRUE(Config(ana_, LtvShiftConfig(receiver.url())).ok());
+  const std::string shifted = Put(ana_, Shift(kShifted, 1.5));
+  // The drift is computed and its alert raised, but the alert cannot be written: the check's
+  // transaction rolls back and the receiver hears of nothing.
+  HideAlertsTable();
+  auto failed = Drift(ana_, {{"data", shifted}});
+  RestoreAlertsTable();
+  EXPECT_FALSE(failed.ok());
+  EXPECT_TRUE(receiver.bodies().empty());
+  EXPECT_TRUE(Alerts().empty());
+  auto none = Call(victor_, "monitor.report", Version("credit", 1));
+  EXPECT_TRUE(absl::IsNotFound(none.status())) << none.status();
+
+  // The same check once the store accepts it: posted once.
+  auto checked = Drift(ana_, {{"data", shifted}});
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_EQ(receiver.bodies().size(), 1u);
+  ASSERT_EQ(Alerts().size(), 1u);
+  EXPECT_EQ(Alerts()[0]["webhook"], "http 200");
+}
+
+TEST_F(MonitorPlatformTest, PerformanceAlertsArePostedAfterTheyAreStored) {
+  RunPipeline();
+  ASSERT_EQ(::setenv("PLINTH_ALLOW_PRIVATE_WEBHOOKS", "1", 1), 0);
+  std::mutex during_mu;
+  Json during;
+  Receiver receiver(200, [&] {
+    Json now = AlertsNow();
+    std::lock_guard<std::mutex> lock(during_mu);
+    during = now;
+  });
+  // An AUC floor no model clears, so the check raises one alert.
+  ASSERT_TRUE(Config(ana_,
+                     "alerts:\n  - name: auc-ceiling\n    metric: auc\n    below: 1.01\n"
+                     "    window: overall\nwebhook:\n  url: " +
+                         receiver.url() + "\n")
+                  .ok());
+  const std::vector<Decision> decisions = WriteDecisions();
+  Json labels = Json::array();
+  for (const Decision& d : decisions) labels.push_back({{"id", d.id}, {"label", d.label}});
+  MustCall(ana_, "monitor.labels", {{"name", "credit"}, {"labels", labels}});
+
+  auto perf = Performance(ana_);
+  ASSERT_TRUE(perf.ok()) << perf.status();
+  ASSERT_EQ((*perf)["alerts"].size(), 1u) << (*perf)["alerts"].dump();
+  EXPECT_EQ((*perf)["alerts"][0]["rule"], "auc-ceiling");
+  EXPECT_EQ((*perf)["alerts"][0]["webhook"], "http 200");
+  const std::vector<std::string> bodies = receiver.bodies();
+  ASSERT_EQ(bodies.size(), 1u);
+  const Json payload = Json::parse(bodies[0], nullptr, false);
+  ASSERT_TRUE(payload.is_object()) << bodies[0];
+  EXPECT_EQ(payload["report_id"], (*perf)["report_id"]);
+  ASSERT_EQ(payload["alerts"].size(), 1u);
+  const Json stored = Alerts();
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(payload["alerts"][0]["id"], stored[0]["id"]);
+  EXPECT_EQ((*perf)["alerts"][0]["id"], stored[0]["id"]);
+  EXPECT_EQ(stored[0]["webhook"], "http 200");
+  std::lock_guard<std::mutex> lock(during_mu);
+  ASSERT_EQ(during.size(), 1u) << during.dump();
+  EXPECT_EQ(during[0]["id"], stored[0]["id"]);
+  EXPECT_EQ(during[0]["webhook"], "pending");
 }
 
 TEST_F(MonitorPlatformTest, PerformanceJoinsLabelsWithDecisionRecords) {
