@@ -84,6 +84,9 @@ struct ServingSessionOptions {
   int poll_ms = 1000;
   bool record_inputs = true;
   bool quiet = false;  // no log lines on deployment changes
+  // The online store rows by entity id are looked up in (a folder or a redis:// URL); empty:
+  // none, and such rows must carry every feature.
+  std::string online_store;
 };
 class ServingSession;
 struct DeleteServingSession {

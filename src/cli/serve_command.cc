@@ -8,7 +8,9 @@
 // manifest digest must equal the deployed one, and the platform verified the version's
 // attestations and approval while resolving (a tampered or unapproved version is never loaded).
 // Models are compiled (serve/compile.h), and an XGBoost scorer is kept beside each for reason
-// codes. The new set replaces the old between requests: nothing in flight is dropped.
+// codes. The new set replaces the old between requests: nothing in flight is dropped. A version
+// trained on a feature service's training set also takes rows by entity id: the features they
+// leave out are read from the online store (serve/online_features.h), refreshed at each poll.
 #include <signal.h>
 
 #include <atomic>
@@ -18,6 +20,7 @@
 #include <iostream>
 #include <thread>
 
+#include "absl/strings/str_join.h"
 #include "cli/command_support.h"
 #include "cli/output.h"
 #include "core/clock.h"
@@ -25,6 +28,7 @@
 #include "core/random.h"
 #include "core/sha256.h"
 #include "explain/explain.h"
+#include "features/redis_online_store.h"
 #include "monitor/baseline.h"
 #include "monitor/drift.h"
 #include "platform/home.h"
@@ -32,6 +36,7 @@
 #include "serve/decision_log.h"
 #include "serve/http_server.h"
 #include "serve/inference_service.h"
+#include "serve/online_features.h"
 #include "train/model_package.h"
 
 namespace plinth {
@@ -48,6 +53,7 @@ struct ServeOptions {
   int max_pending = 256;
   int poll_ms = 1000;
   bool no_inputs = false;
+  std::string online_store;
   // decisions show / export
   std::string id, from, to, out, record_env;
 };
@@ -232,8 +238,25 @@ class DriftGauges {
 // Loads what the platform says an environment serves, reusing versions already loaded.
 class ModelLoader {
  public:
-  ModelLoader(PlatformClient* client, std::string env, std::string cache_dir)
-      : client_(client), env_(std::move(env)), cache_dir_(std::move(cache_dir)) {}
+  // `online` (may be null: no lookups by entity id) must outlive the loader.
+  ModelLoader(PlatformClient* client, std::string env, std::string cache_dir, OnlineStore* online)
+      : client_(client), env_(std::move(env)), cache_dir_(std::move(cache_dir)), online_(online) {}
+
+  // Reads the online features of every loaded version again (new materializations); logs a
+  // version whose lookups start or stop failing.
+  void RefreshLookups() {
+    for (const auto& [digest, lookup] : lookups_) {
+      const auto& [label, features] = lookup;
+      const bool was_ok = features->status().ok();
+      Status s = features->Refresh();
+      if (s.ok() != was_ok) {
+        std::cerr << "serve: " << label << ": "
+                  << (s.ok() ? std::string("online features available again")
+                             : "online features not refreshed: " + std::string(s.message()))
+                  << std::endl;
+      }
+    }
+  }
 
   // The deployments' generations, to notice changes with one cheap call.
   StatusOr<std::string> Fingerprint() {
@@ -281,6 +304,9 @@ class ModelLoader {
       set->models[m.name] = std::move(m);
     }
     cache_ = std::move(loaded);
+    for (auto it = lookups_.begin(); it != lookups_.end();) {
+      it = cache_.count(it->first) ? std::next(it) : lookups_.erase(it);
+    }
     return std::shared_ptr<const ModelSet>(std::move(set));
   }
 
@@ -315,8 +341,32 @@ class ModelLoader {
     served->version = v["version"].get<int64_t>();
     served->digest = digest;
     served->model = std::make_shared<const CompiledModel>(std::move(compiled));
+    std::vector<std::string> input_names;
     for (const ModelInput& in : package.manifest.inputs) {
       served->inputs.emplace_back(in.name, ColumnTypeName(in.type));
+      input_names.push_back(in.name);
+    }
+    const std::string label = name + "@" + std::to_string(served->version);
+    if (v.contains("feature_service") && v["feature_service"].is_object()) {
+      ASSIGN_OR_RETURN(OnlineFeatureSpec spec, OnlineFeatureSpecFromJson(v["feature_service"]));
+      if (online_ == nullptr) {
+        std::cerr << "serve: " << label << " was trained on feature service '" << spec.service
+                  << "', but this server has no online store (--online-store): its rows must "
+                     "carry every feature\n";
+      } else {
+        std::shared_ptr<OnlineFeatures> features =
+            OnlineFeatures::Create(online_, std::move(spec), input_names);
+        if (!features->keys().empty()) {
+          if (!features->status().ok()) {
+            std::cerr << "serve: " << label
+                      << ": online features not available yet: " << features->status().message()
+                      << "\n";
+          }
+          served->lookup_keys = features->keys();
+          served->lookup = [features](std::vector<Json>* rows) { return features->Fill(rows); };
+          lookups_[digest] = {label, features};
+        }
+      }
     }
     // Reason codes come from the package's own scorer and the explain step's texts; drift gauges
     // from the version's baseline.
@@ -357,15 +407,31 @@ class ModelLoader {
       auto explainer = std::make_shared<ScorerExplainer>(*std::move(scorer), reasons);
       served->explain = [explainer](const std::vector<Json>& rows) { return (*explainer)(rows); };
     }
-    std::cerr << "serve: loaded " << name << "@" << served->version << " ("
-              << served->model->num_trees() << " trees, " << digest.substr(0, 19) << ")\n";
+    // Metrics of the drift gauges and of the lookups together.
+    if (auto found = lookups_.find(digest); found != lookups_.end()) {
+      std::shared_ptr<OnlineFeatures> features = found->second.second;
+      std::function<std::string()> drift = served->metrics;
+      served->metrics = [features, drift, name, version = served->version]() {
+        return (drift ? drift() : std::string()) + features->Metrics(name, version);
+      };
+    }
+    std::cerr << "serve: loaded " << label << " (" << served->model->num_trees() << " trees, "
+              << digest.substr(0, 19) << ")"
+              << (served->lookup_keys.empty()
+                      ? std::string()
+                      : "; rows by " + absl::StrJoin(served->lookup_keys, ", ") +
+                            " look up the rest in the online store")
+              << "\n";
     return std::shared_ptr<const ServedVersion>(std::move(served));
   }
 
   PlatformClient* client_;
   std::string env_;
   std::string cache_dir_;
+  OnlineStore* online_;
   std::map<std::string, std::shared_ptr<const ServedVersion>> cache_;
+  // By digest: the versions that look features up, with their name@version.
+  std::map<std::string, std::pair<std::string, std::shared_ptr<OnlineFeatures>>> lookups_;
 };
 
 std::pair<std::string, int> SplitListen(const std::string& listen) {
@@ -407,7 +473,16 @@ class ServingSession {
     options.decisions = s.log_.get();
     options.record_inputs = o.record_inputs;
     s.service_ = std::make_unique<InferenceService>(options);
-    s.loader_ = std::make_unique<ModelLoader>(client, o.environment, cache_dir);
+    if (!o.online_store.empty()) {
+      auto online = OpenOnlineStore(o.online_store);
+      if (online.ok()) {
+        s.online_ = *std::move(online);
+      } else {
+        std::cerr << "serve: no lookups by entity id: the online store cannot be opened: "
+                  << online.status().message() << std::endl;
+      }
+    }
+    s.loader_ = std::make_unique<ModelLoader>(client, o.environment, cache_dir, s.online_.get());
     ASSIGN_OR_RETURN(s.fingerprint_, s.loader_->Fingerprint());
     ASSIGN_OR_RETURN(s.models_, s.loader_->Load());
     s.service_->SetModels(s.models_);
@@ -478,6 +553,7 @@ class ServingSession {
     std::unique_lock<std::mutex> lock(mu_);
     while (!cv_.wait_for(lock, std::chrono::milliseconds(poll_ms), [&] { return stopping_; })) {
       lock.unlock();
+      loader_->RefreshLookups();
       auto now = loader_->Fingerprint();
       if (now.ok() && *now != fingerprint_) {
         auto reloaded = loader_->Load();
@@ -504,6 +580,7 @@ class ServingSession {
   }
 
   std::unique_ptr<DecisionLog> log_;
+  std::unique_ptr<OnlineStore> online_;
   std::unique_ptr<InferenceService> service_;
   std::unique_ptr<ModelLoader> loader_;
   std::unique_ptr<HttpServer> server_;
@@ -539,6 +616,14 @@ Status RunServe(const GlobalOptions& g, const ServeOptions& o) {
   options.max_pending = o.max_pending;
   options.poll_ms = o.poll_ms;
   options.record_inputs = !o.no_inputs;
+  options.online_store = o.online_store;
+  if (options.online_store.empty()) {
+    // The home's online store (its folder, or the Redis it names), when there is a home here.
+    auto home = LoadHome(ResolveHomeDir(g.home));
+    if (home.ok()) {
+      options.online_store = home->online_store.empty() ? home->online_dir : home->online_store;
+    }
+  }
   // Signals are taken by one thread with sigwait; block them before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);
@@ -653,6 +738,9 @@ void AddServeCommands(CommandRegistrar* r) {
       ->capture_default_str();
   serve->add_flag("--no-record-inputs", o->no_inputs,
                   "keep only the inputs' digest in decision records");
+  serve->add_option("--online-store", o->online_store,
+                    "where rows by entity id look their features up: a folder or a redis:// URL "
+                    "(default: the home's online store)");
   r->On(serve, [o, g]() { return RunServe(*g, *o); });
 
   auto* decisions = r->app().add_subcommand("decisions", "Decision records of served predictions");

@@ -539,6 +539,10 @@ void FeatureLookup::Get(const std::vector<std::string_view>& keys_by_view,
   Fill(rows, out);
 }
 
+bool FeatureLookup::Contains(size_t i, std::string_view key) const {
+  return views_[i]->index.contains(absl::string_view(key.data(), key.size()));
+}
+
 void FeatureLookup::Fill(const uint32_t* rows, std::vector<expr::Value>* out) const {
   out->resize(slots_.size());
   expr::Value* o = out->data();

@@ -141,6 +141,10 @@ class FeatureLookup {
 
   // The distinct views of the lookup, in first-use order; Get's keys_by_view follows this order.
   const std::vector<std::string>& views() const { return view_names_; }
+  // The state the lookup reads of its view `i` (in views() order), e.g. for its view version.
+  const OnlineView& view_state(size_t i) const { return *views_[i]; }
+  // Whether view `i` (in views() order) holds a row for the entity `key`.
+  bool Contains(size_t i, std::string_view key) const;
   // Reloads every view's current state from the store, with Create's errors; on error the lookup
   // keeps serving what it had. Get may run from many threads at once; Refresh must not run
   // concurrently with Get (serving swaps in a new lookup instead).

@@ -362,13 +362,25 @@ StatusOr<Json> ServingVersion(OpContext& ctx, const Project& p, const std::strin
                                digest);
   }
   ASSIGN_OR_RETURN(Json verified, VerifyVersion(ctx, p, v));
-  return Json{{"version", v.version},
+  Json out = {{"version", v.version},
               {"ref", v.Ref()},
               {"digest", v.digest},
               {"kind", v.kind},
               {"files", v.files},
               {"stage", v.stage},
               {"verified", verified["attestations"].size()}};
+  // Trained on a feature service's training set: rows may be looked up by entity id.
+  const Json* datasets = nullptr;
+  if (v.manifest.contains("lineage") && v.manifest["lineage"].contains("datasets")) {
+    datasets = &v.manifest["lineage"]["datasets"];
+  }
+  if (datasets != nullptr && datasets->is_array() && !datasets->empty()) {
+    const Json& d = (*datasets)[0];
+    ASSIGN_OR_RETURN(Json service, ServingFeatureService(
+                                       ctx, p, d.value("name", "") + "@" + d.value("version", "")));
+    if (!service.is_null()) out["feature_service"] = std::move(service);
+  }
+  return out;
 }
 
 StatusOr<Json> DeploymentResolve(OpContext& ctx, const Json& req) {

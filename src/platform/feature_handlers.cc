@@ -857,6 +857,66 @@ StatusOr<Json> LineageShow(OpContext& ctx, const Json& req) {
 
 }  // namespace
 
+StatusOr<Json> ServingFeatureService(OpContext& ctx, const Project& p, const std::string& dataset) {
+  ASSIGN_OR_RETURN(QueryResult sets, ctx.tx.Query("SELECT id, spec_json FROM training_sets WHERE "
+                                                  "project_id = ? AND output = ? ORDER BY "
+                                                  "created_at DESC, id DESC LIMIT 1",
+                                                  {p.id, dataset}));
+  if (sets.rows.empty()) return Json();
+  const std::string set_id = sets.TextOrEmpty(0, 0);
+  Json spec = Json::parse(sets.TextOrEmpty(0, 1), nullptr, false);
+  if (!spec.is_object() || !spec.contains("definition_seq") || !spec.contains("service")) {
+    return absl::DataLossError("training set " + set_id + " has an unreadable specification");
+  }
+  // The definitions as they were when the training set was built.
+  const int64_t seq = spec["definition_seq"].get<int64_t>();
+  ASSIGN_OR_RETURN(QueryResult repo_row,
+                   ctx.tx.Query("SELECT digest FROM feature_repos WHERE project_id = ? AND seq = ?",
+                                {p.id, seq}));
+  if (repo_row.rows.empty()) {
+    return absl::DataLossError("training set " + set_id + " names feature definitions #" +
+                               std::to_string(seq) + ", which are not stored");
+  }
+  ASSIGN_OR_RETURN(
+      std::shared_ptr<const AppliedFeatureRepo> applied,
+      ctx.platform.FeatureRepoFor(repo_row.TextOrEmpty(0, 0), [&]() -> StatusOr<std::string> {
+        ASSIGN_OR_RETURN(QueryResult j, ctx.tx.Query("SELECT repo_json FROM "
+                                                     "feature_repos WHERE "
+                                                     "project_id = ? AND seq = ?",
+                                                     {p.id, seq}));
+        return j.TextOrEmpty(0, 0);
+      }));
+  const FeatureRepo& repo = applied->repo;
+  const std::string service_name = spec["service"].get<std::string>();
+  const FeatureServiceDef* service = repo.FindService(service_name);
+  if (service == nullptr) {
+    return absl::DataLossError("training set " + set_id + " names feature service '" +
+                               service_name + "', which its definitions lack");
+  }
+  Json features = Json::array();
+  Json views = Json::array();
+  std::set<std::string> seen;
+  for (const FeatureRef& f : service->features) {
+    features.push_back({{"view", f.view}, {"feature", f.feature}});
+    if (!seen.insert(f.view).second) continue;
+    const FeatureViewDef* view = repo.FindView(f.view);
+    std::string version = applied->view_versions.at(f.view);
+    if (spec.contains("views") && spec["views"].is_array()) {
+      for (const Json& v : spec["views"]) {
+        if (v.value("view", "") == f.view) version = v.value("version", version);
+      }
+    }
+    views.push_back(
+        {{"view", f.view}, {"key", repo.FindEntity(view->entity)->join_key}, {"version", version}});
+  }
+  return Json{{"project", p.name},
+              {"service", service_name},
+              {"service_version", spec.value("service_version", "")},
+              {"training_set", set_id},
+              {"features", features},
+              {"views", views}};
+}
+
 StatusOr<Json> LineageGraph(OpContext& ctx, const Project& p, const std::string& ref) {
   // Validation results are edges of their own table; the rest are lineage_edges.
   auto neighbours = [&](const std::string& node, bool upstream) -> StatusOr<std::vector<Json>> {

@@ -57,6 +57,13 @@ Json TimeOrNull(const std::optional<int64_t>& micros);
 // {"nodes": [{ref, kind}], "edges": [{from, to, relation}]}.
 StatusOr<Json> LineageGraph(OpContext& ctx, const Project& p, const std::string& ref);
 
+// The feature service a model version's rows may be looked up in at serving time: the service of
+// the training set recorded as `dataset` ("NAME@VERSION", the version's training data), as
+// {"project", "service", "service_version", "training_set", "features": [{view, feature}],
+// "views": [{view, key, version}]} with the definitions the training set was built with (each
+// view's join key and version); null when `dataset` is no training set.
+StatusOr<Json> ServingFeatureService(OpContext& ctx, const Project& p, const std::string& dataset);
+
 // Handlers of the kernel's operations (identity, artifacts, audit).
 void AddKernelHandlers(HandlerMap* handlers);
 // Handlers of the data set operations (data_handlers.cc).

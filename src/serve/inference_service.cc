@@ -1,5 +1,6 @@
 #include "serve/inference_service.h"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -142,7 +143,7 @@ StatusOr<Batch> ParseInputs(const Json& inputs, const ServedVersion& v, size_t m
     for (const auto& [n, t] : v.inputs) {
       if (n == name) return true;
     }
-    return false;
+    return std::find(v.lookup_keys.begin(), v.lookup_keys.end(), name) != v.lookup_keys.end();
   };
   const std::string first =
       inputs[0].is_object() && inputs[0].contains("name") && inputs[0]["name"].is_string()
@@ -221,7 +222,8 @@ StatusOr<Batch> ParseInputs(const Json& inputs, const ServedVersion& v, size_t m
     for (int64_t i = 0; i < n; ++i) b.rows[i][name] = *data[i];
   }
   b.n = static_cast<size_t>(n);
-  // An input the request leaves out is missing in every row.
+  // Features looked up by entity key, then an input still left out is missing in every row.
+  if (v.lookup) RETURN_IF_ERROR(v.lookup(&b.rows));
   for (Json& row : b.rows) {
     for (const auto& [name, type] : v.inputs) {
       if (!row.contains(name)) row[name] = nullptr;
@@ -387,6 +389,10 @@ void InferenceService::Handle(const HttpRequest& request, HttpResponse& response
   if (!versions.empty()) {
     meta["parameters"]["project"] = versions[0]->project;
     meta["parameters"]["digest"] = versions[0]->digest;
+    // Rows may carry only these keys: the other features are looked up in the online store.
+    if (!versions[0]->lookup_keys.empty()) {
+      meta["parameters"]["entity_keys"] = versions[0]->lookup_keys;
+    }
   }
   if (m.stopped) meta["parameters"]["stop_reason"] = m.stop_reason;
   if (m.canary) meta["parameters"]["canary_percent"] = m.canary_percent;
@@ -464,7 +470,10 @@ void InferenceService::Infer(const std::string& name, const std::string& version
   }
   auto batch = ParseInputs(Member(body, "inputs"), *chosen, options_.max_rows);
   if (!batch.ok()) {
-    fail(absl::IsOutOfRange(batch.status()) ? 413 : 400, std::string(batch.status().message()));
+    const int status = absl::IsOutOfRange(batch.status())    ? 413
+                       : absl::IsUnavailable(batch.status()) ? 503
+                                                             : 400;
+    fail(status, std::string(batch.status().message()));
     return;
   }
   if (explain && !chosen->explain) {

@@ -13,9 +13,11 @@
 // An infer request carries either one tensor of preprocessed features (shape [n, F] or [F], F the
 // model's feature count, FP32/FP64/INT*) or named raw features, one input per feature (shape [n]
 // or [n, 1], any numeric type, BOOL or BYTES), to which the model package's preprocessing is
-// applied. "parameters": {"explain": true} adds reason codes and contributions per row when the
-// version has an explainer. Every scored row appends a decision record when a DecisionLog is
-// given: the primary's (or canary's) returned result, and the shadow's logged beside it.
+// applied. A version with a feature lookup also takes its entity keys as inputs, and the row's
+// features it leaves out are read from the online store. "parameters": {"explain": true} adds
+// reason codes and contributions per row when the version has an explainer. Every scored row
+// appends a decision record when a DecisionLog is given: the primary's (or canary's) returned
+// result, and the shadow's logged beside it.
 //
 // Thread-safe: Handle may run on any number of threads at once.
 #ifndef PLINTH_SERVE_INFERENCE_SERVICE_H_
@@ -57,6 +59,11 @@ struct ServedVersion {
   std::function<void(const Json& row, double score)> observe;
   // Lines added to /metrics for this version (e.g. its drift gauges); may be empty.
   std::function<std::string()> metrics;
+  // Request inputs accepted beside `inputs` that name entities (a feature service's join keys),
+  // and the hook filling each raw row's features from them (serve/online_features.h) before
+  // scoring; an error is the request's (400). Both empty when the version looks nothing up.
+  std::vector<std::string> lookup_keys;
+  std::function<Status(std::vector<Json>* rows)> lookup;
 };
 
 // One model's deployment in the environment.

@@ -51,7 +51,8 @@ class ServingE2eTest : public ModeTest {
   }
 
   // `plinth serve` in the mode under test, as `token`.
-  ::testing::AssertionResult StartServe(ServerProcess& serve, const std::string& token) {
+  ::testing::AssertionResult StartServe(ServerProcess& serve, const std::string& token,
+                                        const std::vector<std::string>& extra = {}) {
     std::vector<std::string> args;
     if (mode() == Mode::kRemote) {
       args = {"--server", server_.url()};
@@ -60,6 +61,7 @@ class ServingE2eTest : public ModeTest {
     }
     args.insert(args.end(), {"--token", token, "serve", "--env", "staging", "--listen",
                              "127.0.0.1:0", "--decisions", decisions_, "--poll-ms", "100"});
+    args.insert(args.end(), extra.begin(), extra.end());
     return serve.StartProgram(PlinthBinary(), args,
                               R"(^plinth serve: staging on http://([0-9.]+):([0-9]+) )");
   }
@@ -293,6 +295,132 @@ TEST_P(ServingE2eTest, DeployServeExplainRecordStopAndRefuseTampering) {
   EXPECT_THAT(history.out, HasSubstr("stop"));
   CommandResult audit = cli_->Run(admin(), {"audit", "verify"});
   EXPECT_EQ(audit.exit_code, 0) << audit.Describe();
+}
+
+// A fraud model trained on the fraud_detection feature service's training set: a payment is sent
+// with the customer's id and what is known at payment time only, and the customer's features are
+// read from the online store, as `plinth features get` shows them.
+TEST_P(ServingE2eTest, RowsByEntityIdLookTheirFeaturesUpInTheOnlineStore) {
+  const std::string dir = work_ / "fraud";
+  ASSERT_EQ(cli_->Run("", {"new", "fraud", dir, "--project", "risk"}).exit_code, 0);
+  CommandResult run = cli_->Run(ana_, {"--json", "run", dir + "/pipeline.yaml", "--param",
+                                       "trees=30", "--param", "max_depth=2"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  const std::string run_id = run.OutJson()["run_id"];
+  ASSERT_EQ(
+      InRisk(ana_, {"models", "register", "fraud", "--run", run_id, "--step", "train"}).exit_code,
+      0);
+  ASSERT_EQ(InRisk(ana_, {"models", "request-approval", "fraud@1", "--stage", "staging"}).exit_code,
+            0);
+  ASSERT_EQ(InRisk(val_, {"models", "approve", "fraud@1", "--stage", "staging"}).exit_code, 0);
+  ASSERT_EQ(InRisk(ana_, {"models", "promote", "fraud@1", "--stage", "staging"}).exit_code, 0);
+  CommandResult deployed = InRisk(dep_, {"deploy", "fraud@1", "--env", "staging"});
+  ASSERT_EQ(deployed.exit_code, 0) << deployed.Describe();
+
+  // The remote server's home is not this process's: name its online store.
+  std::vector<std::string> extra;
+  if (mode() == Mode::kRemote) extra = {"--online-store", home_.dir() + "/online"};
+  ServerProcess serve;
+  ASSERT_TRUE(StartServe(serve, ops_, extra));
+  auto http = serve.Client();
+  auto meta = http->Get("/v2/models/fraud");
+  ASSERT_TRUE(meta);
+  ASSERT_EQ(meta->status, 200) << meta->body;
+  const Json metadata = BodyJson(meta);
+  EXPECT_EQ(metadata["parameters"]["entity_keys"], Json::array({"customer_id"})) << meta->body;
+
+  // The last payment of the data, sent by the customer's id and what the payment itself says.
+  std::ifstream transactions(dir + "/data/transactions.csv");
+  std::string line, last;
+  while (std::getline(transactions, line)) {
+    if (!line.empty()) last = line;
+  }
+  std::vector<std::string> cells;
+  std::stringstream ss(last);
+  for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+  ASSERT_GE(cells.size(), 7u) << last;
+  const std::string customer = cells[1];
+  const Json payment = {{"amount", std::stod(cells[3])},
+                        {"merchant_category", cells[4]},
+                        {"channel", cells[5]},
+                        {"country", cells[6]}};
+  auto request = [&](const std::string& id, const Json& features, bool with_key) {
+    Json inputs = Json::array();
+    auto add = [&](const std::string& name, const Json& value) {
+      const bool text = value.is_string();
+      inputs.push_back({{"name", name},
+                        {"datatype", text ? "BYTES" : "FP64"},
+                        {"shape", {1}},
+                        {"data", {value}}});
+    };
+    if (with_key) add("customer_id", customer);
+    for (const auto& [name, value] : payment.items()) add(name, value);
+    for (const auto& [name, value] : features.items()) add(name, value);
+    return Json{{"id", id}, {"inputs", inputs}}.dump();
+  };
+
+  // Never materialized: rows by id cannot be scored yet, and the answer says why.
+  auto early = http->Post("/v2/models/fraud/infer", request("pay-0", Json::object(), true),
+                          "application/json");
+  ASSERT_TRUE(early);
+  EXPECT_EQ(early->status, 503) << early->body;
+  EXPECT_THAT(early->body, HasSubstr("never materialized"));
+
+  CommandResult materialized = InRisk(
+      ana_, {"features", "materialize", "customer_spend", "--until", "2026-03-02T00:00:00Z"});
+  ASSERT_EQ(materialized.exit_code, 0) << materialized.Describe();
+  CommandResult got =
+      InRisk(ops_, {"features", "get", "fraud_detection", "--entity", customer}, /*json=*/true);
+  ASSERT_EQ(got.exit_code, 0) << got.Describe();
+  const Json stored = got.OutJson()["features"];
+  ASSERT_TRUE(stored["mean_amount_30d"].is_number()) << stored.dump();
+
+  // Picked up at the next poll, without a restart.
+  ASSERT_TRUE(Eventually([&] {
+    auto r = http->Post("/v2/models/fraud/infer", request("pay-1", Json::object(), true),
+                        "application/json");
+    return r && r->status == 200;
+  })) << serve.Stderr();
+  auto scored = http->Post("/v2/models/fraud/infer", request("pay-2", Json::object(), true),
+                           "application/json");
+  ASSERT_TRUE(scored);
+  ASSERT_EQ(scored->status, 200) << scored->body;
+  // The same payment with the stored features in the request scores the same.
+  auto full =
+      http->Post("/v2/models/fraud/infer", request("pay-3", stored, false), "application/json");
+  ASSERT_TRUE(full);
+  ASSERT_EQ(full->status, 200) << full->body;
+  EXPECT_EQ(BodyJson(scored)["outputs"][0]["data"], BodyJson(full)["outputs"][0]["data"]);
+  // A value the request gives wins over the store's.
+  Json other = {{"txn_count_1h", 25}, {"spend_24h", 5000.0}};
+  auto given =
+      http->Post("/v2/models/fraud/infer", request("pay-4", other, true), "application/json");
+  ASSERT_TRUE(given);
+  ASSERT_EQ(given->status, 200) << given->body;
+
+  // The decision record keeps the features as served.
+  CommandResult shown =
+      cli_->Run(ops_, {"--json", "decisions", "show", "pay-2", "--decisions", decisions_});
+  ASSERT_EQ(shown.exit_code, 0) << shown.Describe();
+  const Json record = shown.OutJson();
+  EXPECT_EQ(record["inputs"]["customer_id"], customer);
+  EXPECT_EQ(record["inputs"]["mean_amount_30d"], stored["mean_amount_30d"]);
+  EXPECT_EQ(record["inputs"]["amount"], payment["amount"]);
+  shown = cli_->Run(ops_, {"--json", "decisions", "show", "pay-4", "--decisions", decisions_});
+  EXPECT_EQ(shown.OutJson()["inputs"]["txn_count_1h"], 25) << shown.Describe();
+
+  // Neither the id nor the features: a clear error naming the key.
+  auto neither = http->Post("/v2/models/fraud/infer", request("pay-5", Json::object(), false),
+                            "application/json");
+  ASSERT_TRUE(neither);
+  EXPECT_EQ(neither->status, 400) << neither->body;
+  EXPECT_THAT(neither->body, HasSubstr("needs 'customer_id'"));
+
+  auto metrics = http->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_THAT(metrics->body,
+              HasSubstr("plinth_feature_lookups_total{model=\"fraud\",version=\"1\"}"));
+  EXPECT_EQ(serve.Stop(SIGTERM), 0) << serve.Stderr();
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, ServingE2eTest, ::testing::Values(Mode::kInProcess, Mode::kRemote),
