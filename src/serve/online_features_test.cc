@@ -40,17 +40,25 @@ Table SpendTable(double c1_mean) {
   return t;
 }
 
-Table MerchantTable() {
+// A view state of one entity with one feature, a float64 value or (integral) an int64 one.
+Table OneEntityTable(const std::string& entity_key, const std::string& feature, double value,
+                     bool integral = false) {
   Table t;
   Column entity(kOnlineEntityColumn, ColumnType::kString);
   Column event_time(kOnlineEventTimeColumn, ColumnType::kTimestamp);
-  Column rate("fraud_rate_30d", ColumnType::kFloat64);
-  entity.AppendString("M9");
+  Column column(feature, integral ? ColumnType::kInt64 : ColumnType::kFloat64);
+  entity.AppendString(entity_key);
   event_time.AppendInt64(kT0);
-  rate.AppendFloat64(0.25);
-  for (Column* c : {&entity, &event_time, &rate}) EXPECT_TRUE(t.AddColumn(std::move(*c)).ok());
+  if (integral) {
+    column.AppendInt64(static_cast<int64_t>(value));
+  } else {
+    column.AppendFloat64(value);
+  }
+  for (Column* c : {&entity, &event_time, &column}) EXPECT_TRUE(t.AddColumn(std::move(*c)).ok());
   return t;
 }
+
+Table MerchantTable() { return OneEntityTable("M9", "fraud_rate_30d", 0.25); }
 
 class OnlineFeaturesTest : public ::testing::Test {
  protected:
@@ -145,16 +153,7 @@ TEST_F(OnlineFeaturesTest, UnknownEntityGetsNullsAndCountsAMiss) {
 TEST_F(OnlineFeaturesTest, IntegerKeysAreLookedUpAsText) {
   Table t = SpendTable(1.0);
   ASSERT_TRUE(Materialize("customer_spend", "v1", std::move(t)).ok());
-  Table numeric;
-  Column entity(kOnlineEntityColumn, ColumnType::kString);
-  Column event_time(kOnlineEventTimeColumn, ColumnType::kTimestamp);
-  Column count("txn_count_7d", ColumnType::kInt64);
-  entity.AppendString("1042");
-  event_time.AppendInt64(kT0);
-  count.AppendInt64(7);
-  for (Column* c : {&entity, &event_time, &count}) {
-    ASSERT_TRUE(numeric.AddColumn(std::move(*c)).ok());
-  }
+  Table numeric = OneEntityTable("1042", "txn_count_7d", 7, /*integral=*/true);
   ASSERT_TRUE(Materialize("customer_spend", "v1", std::move(numeric)).ok());
   auto f = Create({"txn_count_7d"});
   ASSERT_TRUE(f.ok()) << f.status();
@@ -250,14 +249,7 @@ TEST_F(OnlineFeaturesTest, AViewNeverMaterializedIsNotFoundUntilItIs) {
   EXPECT_EQ(f->keys(), std::vector<std::string>{"device_id"});
   std::vector<Json> rows = {{{"device_id", "D1"}}};
   EXPECT_TRUE(absl::IsUnavailable(f->Fill(&rows)));
-  Table t;
-  Column entity(kOnlineEntityColumn, ColumnType::kString);
-  Column event_time(kOnlineEventTimeColumn, ColumnType::kTimestamp);
-  Column score("score", ColumnType::kFloat64);
-  entity.AppendString("D1");
-  event_time.AppendInt64(kT0);
-  score.AppendFloat64(0.75);
-  for (Column* c : {&entity, &event_time, &score}) ASSERT_TRUE(t.AddColumn(std::move(*c)).ok());
+  Table t = OneEntityTable("D1", "score", 0.75);
   ASSERT_TRUE(Materialize("device_risk", "d1", std::move(t)).ok());
   ASSERT_TRUE(f->Refresh().ok());
   ASSERT_TRUE(f->Fill(&rows).ok());
