@@ -7,7 +7,9 @@
 // package's own scorer (XGBoost, read from the artifact store) does, refuses a flipped byte in
 // model.plc or manifest.json, a changed signature and another key (exit 7 each), and serves the
 // same scores over the Open Inference Protocol v2 until SIGTERM. The version still verifies on the
-// platform with its edge attestation recorded.
+// platform with its edge attestation recorded. The scorecard the same run trains, registered and
+// taken to staging by hand, makes a bundle that plinth-edge verifies and scores exactly as the
+// scorecard's own scorer does, and refuses once a byte of its compiled model changes.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -129,22 +131,138 @@ class EdgeE2eTest : public ModeTest {
     WriteFileOrDie(bundle + "/bundle.json", index.dump(2));
   }
 
+  // Writes the credit-risk template into the work folder and runs it as ana, cheaply (few trees
+  // and tuning trials); its register step leaves credit-risk@1 awaiting approval for staging.
+  // Sets the run's id when asked.
+  void RunCreditRiskTemplate(std::string* run_id = nullptr) {
+    const std::string dir = work_ / "credit-risk";
+    ASSERT_EQ(cli_->Run("", {"new", "credit-risk", dir, "--project", "risk"}).exit_code, 0);
+    RunOptions train;
+    train.timeout = std::chrono::seconds(300);
+    train.env = {{"OMP_WAIT_POLICY", "passive"}};
+    CommandResult run = cli_->Run(ana_,
+                                  {"--json", "run", dir + "/pipeline.yaml", "--param", "trees=40",
+                                   "--param", "tune_trials=2"},
+                                  train);
+    ASSERT_EQ(run.exit_code, 0) << run.Describe();
+    const Json out = run.OutJson();
+    ASSERT_TRUE(out["run_id"].is_string()) << run.out;
+    if (run_id != nullptr) *run_id = out["run_id"].get<std::string>();
+  }
+
+  // Copies the header and the first kRows rows of lending_club.csv to csv_, and keeps their cells.
+  void WriteSampleRows() {
+    csv_ = work_ / "rows.csv";
+    header_.clear();
+    cells_.clear();
+    std::ifstream in(std::string(PLINTH_EXAMPLES_DATA) + "/lending_club.csv");
+    std::ofstream out(csv_);
+    std::string line;
+    for (size_t i = 0; i <= kRows && std::getline(in, line); ++i) {
+      out << line << "\n";
+      if (i == 0) {
+        header_ = SplitCsvLine(line);
+      } else {
+        cells_.push_back(SplitCsvLine(line));
+      }
+    }
+    ASSERT_EQ(cells_.size(), kRows);
+  }
+
+  // What the package of `version` (as `plinth models show --json` prints it) scores for the sample
+  // rows: its files are read from the artifact store, checked against their digests, and loaded
+  // with the package's own scorer.
+  struct PackageScores {
+    std::unique_ptr<Scorer> scorer;
+    std::vector<Json> rows;        // the sample rows as the package's inputs; NA and empty: null
+    std::vector<double> expected;  // the scorer's prediction for each
+  };
+  void ScoreWithPackage(const Json& version, PackageScores* out) {
+    ASSERT_EQ(cells_.size(), kRows) << "WriteSampleRows first";
+    std::map<std::string, std::string> package;
+    for (const auto& [name, digest] : version["files"].items()) {
+      package[name] = ReadFileOrDie(ObjectPath(digest.get<std::string>()));
+      ASSERT_EQ(Sha256Digest(package[name]), digest) << name;
+    }
+    auto parsed = ParseModelPackage(package);
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    auto scorer = LoadScorer(*parsed, ScorerOptions{1});
+    ASSERT_TRUE(scorer.ok()) << scorer.status();
+    out->scorer = *std::move(scorer);
+    out->rows.assign(kRows, Json::object());
+    for (size_t r = 0; r < kRows; ++r) {
+      for (const ModelInput& input : out->scorer->manifest().inputs) {
+        const size_t col = std::find(header_.begin(), header_.end(), input.name) - header_.begin();
+        ASSERT_LT(col, header_.size()) << input.name;
+        const std::string& cell = cells_[r].at(col);
+        Json& value = out->rows[r][input.name];
+        if (cell.empty() || cell == "NA") {
+          value = nullptr;
+        } else if (input.type == ColumnType::kString) {
+          value = cell;
+        } else if (input.type == ColumnType::kInt64) {
+          value = std::stoll(cell);
+        } else {
+          value = std::stod(cell);
+        }
+      }
+    }
+    out->expected.clear();
+    for (const Json& row : out->rows) {
+      auto p = out->scorer->PredictRow(row);
+      ASSERT_TRUE(p.ok()) << p.status();
+      out->expected.push_back(*p);
+    }
+  }
+
+  // `plinth-edge score BUNDLE` on csv_: one line per row, in order, each probability within 1e-6
+  // of `expected`. Sets the edge's scores.
+  void ExpectEdgeScores(const std::string& bundle, const std::string& key_file,
+                        const std::vector<double>& expected, std::vector<double>* edge_scores) {
+    const std::string scores_file = bundle + "-scores.jsonl";
+    CommandResult scored = RunEdge(
+        {"score", bundle, "--trusted-key", key_file, "--input", csv_, "--output", scores_file});
+    ASSERT_EQ(scored.exit_code, 0) << scored.Describe();
+    const std::vector<std::string> lines = SplitLines(ReadFileOrDie(scores_file));
+    ASSERT_EQ(lines.size(), expected.size());
+    edge_scores->clear();
+    for (size_t r = 0; r < lines.size(); ++r) {
+      const Json line = ParseJsonOrNull(lines[r]);
+      EXPECT_EQ(line["row"], r + 1) << lines[r];
+      ASSERT_TRUE(line["probability"].is_number()) << lines[r];
+      edge_scores->push_back(line["probability"].get<double>());
+      EXPECT_NEAR(edge_scores->back(), expected[r], 1e-6) << "row " << r + 1;
+    }
+  }
+
+  // A copy of `bundle` with one byte of model.plc flipped: verify refuses it (exit 7, naming the
+  // digest); with bundle.json's digest updated to match, score still refuses it on the signature.
+  void ExpectFlippedModelRefused(const std::string& bundle) {
+    const std::string copy = CopyOf(bundle, fs::path(bundle).filename().string() + "-flipped-plc");
+    std::string bytes = ReadFileOrDie(copy + "/model.plc");
+    bytes[bytes.size() / 2] ^= 0x01;
+    WriteFileOrDie(copy + "/model.plc", bytes);
+    CommandResult r = RunEdge({"verify", copy});
+    EXPECT_EQ(r.exit_code, 7) << r.Describe();
+    EXPECT_THAT(r.err, HasSubstr("model.plc: digest"));
+    Reindex(copy, "model.plc");
+    r = RunEdge({"score", copy, "--input", csv_});
+    EXPECT_EQ(r.exit_code, 7) << r.Describe();
+    EXPECT_THAT(r.err, HasSubstr("file model.plc: digest"));
+    EXPECT_EQ(r.out, "");
+  }
+
   TempDir work_;
   std::string ana_, val_, dep_;
+  // The sample rows (WriteSampleRows): the CSV file, its header and each row's cells.
+  std::string csv_;
+  std::vector<std::string> header_;
+  std::vector<std::vector<std::string>> cells_;
 };
 
 TEST_P(EdgeE2eTest, ExportVerifyScoreServeAndRefuseTampering) {
   // --- credit-risk@1, not approved yet: nobody exports it. ---
-  const std::string dir = work_ / "credit-risk";
-  ASSERT_EQ(cli_->Run("", {"new", "credit-risk", dir, "--project", "risk"}).exit_code, 0);
-  RunOptions train;
-  train.timeout = std::chrono::seconds(300);
-  train.env = {{"OMP_WAIT_POLICY", "passive"}};
-  CommandResult run = cli_->Run(
-      ana_,
-      {"--json", "run", dir + "/pipeline.yaml", "--param", "trees=40", "--param", "tune_trials=2"},
-      train);
-  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  ASSERT_NO_FATAL_FAILURE(RunCreditRiskTemplate());
   const std::string bundle = work_ / "edge";
   CommandResult early = InRisk(dep_, {"export", "edge", "credit-risk@1", "--out", bundle});
   EXPECT_EQ(early.exit_code, 5) << early.Describe();
@@ -214,104 +332,33 @@ TEST_P(EdgeE2eTest, ExportVerifyScoreServeAndRefuseTampering) {
   EXPECT_THAT(text.out, HasSubstr("bundled key only"));
 
   // --- Scores equal the package's own scorer on the first rows of lending_club.csv. ---
-  const std::string csv = work_ / "rows.csv";
-  std::vector<std::vector<std::string>> cells;
-  std::vector<std::string> header;
-  {
-    std::ifstream in(std::string(PLINTH_EXAMPLES_DATA) + "/lending_club.csv");
-    std::ofstream out(csv);
-    std::string line;
-    for (size_t i = 0; i <= kRows && std::getline(in, line); ++i) {
-      out << line << "\n";
-      if (i == 0) {
-        header = SplitCsvLine(line);
-      } else {
-        cells.push_back(SplitCsvLine(line));
-      }
-    }
-  }
-  ASSERT_EQ(cells.size(), kRows);
-  std::map<std::string, std::string> package;
-  for (const auto& [name, digest] : version["files"].items()) {
-    package[name] = ReadFileOrDie(ObjectPath(digest.get<std::string>()));
-    ASSERT_EQ(Sha256Digest(package[name]), digest) << name;
-  }
-  auto parsed = ParseModelPackage(package);
-  ASSERT_TRUE(parsed.ok()) << parsed.status();
-  auto scorer = LoadScorer(*parsed, ScorerOptions{1});
-  ASSERT_TRUE(scorer.ok()) << scorer.status();
-  std::vector<Json> rows(kRows, Json::object());
-  for (size_t r = 0; r < kRows; ++r) {
-    for (const ModelInput& input : (*scorer)->manifest().inputs) {
-      const size_t col = std::find(header.begin(), header.end(), input.name) - header.begin();
-      ASSERT_LT(col, header.size()) << input.name;
-      const std::string& cell = cells[r].at(col);
-      if (cell.empty() || cell == "NA") {
-        rows[r][input.name] = nullptr;
-      } else if (input.type == ColumnType::kString) {
-        rows[r][input.name] = cell;
-      } else if (input.type == ColumnType::kInt64) {
-        rows[r][input.name] = std::stoll(cell);
-      } else {
-        rows[r][input.name] = std::stod(cell);
-      }
-    }
-  }
-  std::vector<double> expected;
-  for (const Json& row : rows) {
-    auto p = (*scorer)->PredictRow(row);
-    ASSERT_TRUE(p.ok()) << p.status();
-    expected.push_back(*p);
-  }
-
-  const std::string scores_file = work_ / "scores.jsonl";
-  CommandResult scored = RunEdge(
-      {"score", bundle, "--trusted-key", key_file, "--input", csv, "--output", scores_file});
-  ASSERT_EQ(scored.exit_code, 0) << scored.Describe();
-  std::vector<std::string> lines = SplitLines(ReadFileOrDie(scores_file));
-  ASSERT_EQ(lines.size(), kRows);
+  ASSERT_NO_FATAL_FAILURE(WriteSampleRows());
+  PackageScores package;
+  ASSERT_NO_FATAL_FAILURE(ScoreWithPackage(version, &package));
+  const std::unique_ptr<Scorer>& scorer = package.scorer;
+  const std::vector<Json>& rows = package.rows;
   std::vector<double> edge_scores;
-  for (size_t r = 0; r < kRows; ++r) {
-    const Json line = ParseJsonOrNull(lines[r]);
-    EXPECT_EQ(line["row"], r + 1) << lines[r];
-    ASSERT_TRUE(line["probability"].is_number()) << lines[r];
-    edge_scores.push_back(line["probability"].get<double>());
-    EXPECT_NEAR(edge_scores.back(), expected[r], 1e-6) << "row " << r + 1;
-  }
+  ASSERT_NO_FATAL_FAILURE(ExpectEdgeScores(bundle, key_file, package.expected, &edge_scores));
 
   // JSON lines on standard input: the same scores; a bad row gets an error line, not a crash.
   std::string jsonl;
   for (size_t r = 0; r < 3; ++r) jsonl += rows[r].dump() + "\n";
   Json bad = rows[0];
-  bad[(*scorer)->manifest().inputs[0].name] = "not a number";
+  bad[scorer->manifest().inputs[0].name] = "not a number";
   jsonl += bad.dump() + "\n";
   CommandResult piped = RunEdge({"score", bundle, "--format", "jsonl"}, jsonl);
   EXPECT_EQ(piped.exit_code, 2) << piped.Describe();
-  lines = SplitLines(piped.out);
+  const std::vector<std::string> lines = SplitLines(piped.out);
   ASSERT_EQ(lines.size(), 4u) << piped.Describe();
   for (size_t r = 0; r < 3; ++r) {
     EXPECT_EQ(ParseJsonOrNull(lines[r])["probability"], edge_scores[r]) << lines[r];
   }
   const Json error_line = ParseJsonOrNull(lines[3]);
   EXPECT_EQ(error_line["row"], 4);
-  EXPECT_THAT(error_line["error"].get<std::string>(),
-              HasSubstr((*scorer)->manifest().inputs[0].name));
+  EXPECT_THAT(error_line["error"].get<std::string>(), HasSubstr(scorer->manifest().inputs[0].name));
 
   // --- Tampering: every change is refused with exit 7, naming the check. ---
-  {
-    const std::string copy = CopyOf(bundle, "flipped-plc");
-    std::string bytes = ReadFileOrDie(copy + "/model.plc");
-    bytes[bytes.size() / 2] ^= 0x01;
-    WriteFileOrDie(copy + "/model.plc", bytes);
-    CommandResult r = RunEdge({"verify", copy});
-    EXPECT_EQ(r.exit_code, 7) << r.Describe();
-    EXPECT_THAT(r.err, HasSubstr("model.plc: digest"));
-    Reindex(copy, "model.plc");
-    r = RunEdge({"score", copy, "--input", csv});
-    EXPECT_EQ(r.exit_code, 7) << r.Describe();
-    EXPECT_THAT(r.err, HasSubstr("file model.plc: digest"));
-    EXPECT_EQ(r.out, "");
-  }
+  ExpectFlippedModelRefused(bundle);
   {
     const std::string copy = CopyOf(bundle, "flipped-manifest");
     std::string bytes = ReadFileOrDie(copy + "/manifest.json");
@@ -369,7 +416,7 @@ TEST_P(EdgeE2eTest, ExportVerifyScoreServeAndRefuseTampering) {
   ASSERT_TRUE(ready);
   EXPECT_EQ(ready->status, 200);
   Json inputs = Json::array();
-  for (const ModelInput& input : (*scorer)->manifest().inputs) {
+  for (const ModelInput& input : scorer->manifest().inputs) {
     Json data = Json::array();
     for (size_t r = 0; r < 3; ++r) data.push_back(rows[r][input.name]);
     inputs.push_back({{"name", input.name},
@@ -394,6 +441,65 @@ TEST_P(EdgeE2eTest, ExportVerifyScoreServeAndRefuseTampering) {
   EXPECT_EQ(explain->status, 400) << explain->body;
   EXPECT_EQ(edge.Stop(SIGTERM), 0);
   EXPECT_THAT(edge.Stdout(), HasSubstr("plinth-edge: stopped"));
+}
+
+// The scorecard the template's run trains (step train_scorecard), registered by hand as
+// credit-risk-scorecard@1 and taken to staging: the deployer's bundle holds the compiled
+// scorecard, which plinth-edge verifies and scores exactly as the scorecard's own scorer does, and
+// refuses once a byte of it changes.
+TEST_P(EdgeE2eTest, ScorecardBundleVerifiesScoresAndRefusesTampering) {
+  std::string run_id;
+  ASSERT_NO_FATAL_FAILURE(RunCreditRiskTemplate(&run_id));
+  const std::string ref = "credit-risk-scorecard@1";
+  CommandResult registered = InRisk(
+      ana_,
+      {"models", "register", "credit-risk-scorecard", "--run", run_id, "--step", "train_scorecard"},
+      /*json=*/true);
+  ASSERT_EQ(registered.exit_code, 0) << registered.Describe();
+  EXPECT_EQ(registered.OutJson()["ref"], ref) << registered.out;
+  EXPECT_EQ(registered.OutJson()["kind"], "scorecard") << registered.out;
+
+  // --- To staging under four eyes: ana asks, val signs off, ana promotes. ---
+  CommandResult requested = InRisk(ana_, {"models", "request-approval", ref, "--stage", "staging"});
+  ASSERT_EQ(requested.exit_code, 0) << requested.Describe();
+  CommandResult approved = InRisk(val_, {"models", "approve", ref, "--stage", "staging"});
+  ASSERT_EQ(approved.exit_code, 0) << approved.Describe();
+  CommandResult promoted = InRisk(ana_, {"models", "promote", ref, "--stage", "staging"});
+  ASSERT_EQ(promoted.exit_code, 0) << promoted.Describe();
+
+  // --- The deployer exports it: the compiled scorecard, signed. ---
+  const std::string bundle = work_ / "scorecard-edge";
+  CommandResult exported = InRisk(dep_, {"export", "edge", ref, "--out", bundle}, /*json=*/true);
+  ASSERT_EQ(exported.exit_code, 0) << exported.Describe();
+  const Json index = exported.OutJson();
+  EXPECT_EQ(index["model"]["ref"], ref) << exported.out;
+  EXPECT_EQ(index["stage"], "staging");
+  EXPECT_EQ(ParseJsonOrNull(ReadFileOrDie(bundle + "/bundle.json"))["compiled_kind"], "scorecard");
+  for (const char* file : {"model.plc", "manifest.json", "attestation.json"}) {
+    EXPECT_EQ(Sha256Digest(ReadFileOrDie(bundle + "/" + file)), index["files"][file]) << file;
+  }
+
+  // --- plinth-edge verify, against the platform's key. ---
+  const std::string key_file = home_.dir() + "/keys/platform.pub";
+  CommandResult verify = RunEdge({"verify", bundle, "--trusted-key", key_file, "--json"});
+  ASSERT_EQ(verify.exit_code, 0) << verify.Describe();
+  const Json summary = ParseJsonOrNull(verify.out);
+  EXPECT_EQ(summary["ref"], ref) << verify.out;
+  EXPECT_EQ(summary["stage"], "staging");
+  EXPECT_EQ(summary["key_trusted"], true);
+
+  // --- Scores equal the scorecard's own scorer on the first rows of lending_club.csv. ---
+  CommandResult show = InRisk(ana_, {"models", "show", ref}, /*json=*/true);
+  ASSERT_EQ(show.exit_code, 0) << show.Describe();
+  ASSERT_NO_FATAL_FAILURE(WriteSampleRows());
+  PackageScores package;
+  ASSERT_NO_FATAL_FAILURE(ScoreWithPackage(show.OutJson(), &package));
+  EXPECT_EQ(package.scorer->manifest().kind, "scorecard");
+  std::vector<double> edge_scores;
+  ASSERT_NO_FATAL_FAILURE(ExpectEdgeScores(bundle, key_file, package.expected, &edge_scores));
+
+  // --- A flipped byte in the compiled scorecard is refused (exit 7). ---
+  ExpectFlippedModelRefused(bundle);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, EdgeE2eTest, ::testing::Values(Mode::kInProcess, Mode::kRemote),
