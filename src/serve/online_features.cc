@@ -118,10 +118,8 @@ Status OnlineFeatures::Fill(std::vector<Json>* rows) const {
   for (size_t r = 0; r < rows->size(); ++r) {
     Json& row = (*rows)[r];
     if (!row.is_object()) continue;
-    auto missing = [&](const std::string& name) {
-      auto it = row.find(name);
-      return it == row.end() || it->is_null();
-    };
+    // A feature the row gives, null included (a missing value the client means), is kept.
+    auto missing = [&](const std::string& name) { return !row.contains(name); };
     std::fill(needed.begin(), needed.end(), 0);
     bool any = false;
     for (size_t i = 0; i < names_.size(); ++i) {

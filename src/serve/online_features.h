@@ -61,12 +61,12 @@ class OnlineFeatures {
   const std::vector<std::string>& features() const { return names_; }
   const OnlineFeatureSpec& spec() const { return spec_; }
 
-  // For each row (a JSON object of raw inputs): every looked-up feature the row leaves out or
-  // sends as null is set from the online store, by the row's key for that feature's view; an
-  // entity the store has no row for gets nulls (counted as a miss). Values a row gives are kept.
-  // InvalidArgument "row N: ..." naming the key when a row needs a lookup and lacks its key (or
-  // gives it as neither a string nor an integer); Unavailable, with why, when a row needs a
-  // lookup and no refresh has succeeded yet. Thread-safe.
+  // For each row (a JSON object of raw inputs): every looked-up feature the row leaves out (a
+  // null it sends is kept, as a missing value) is set from the online store, by the row's key for
+  // that feature's view; an entity the store has no row for gets nulls (counted as a miss). Values
+  // a row gives are kept. InvalidArgument "row N: ..." naming the key when a row needs a lookup and
+  // lacks its key (or gives it as neither a string nor an integer); Unavailable, with why, when a
+  // row needs a lookup and no refresh has succeeded yet. Thread-safe.
   Status Fill(std::vector<Json>* rows) const;
 
   // Reads the views' current states again (a new materialization). The new lookup replaces the

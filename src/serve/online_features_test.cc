@@ -114,7 +114,7 @@ TEST_F(OnlineFeaturesTest, FillsOnlyWhatTheRowLeavesOutByEachViewsKey) {
   EXPECT_EQ((*f)->keys(), (std::vector<std::string>{"customer_id", "merchant_id"}));
   std::vector<Json> rows = {
       {{"customer_id", "C1"}, {"merchant_id", "M9"}, {"amount", 10.0}},
-      // A value the row gives wins over the store's; a null is looked up.
+      // A value the row gives wins over the store's, a null (a missing value) too.
       {{"customer_id", "C1"},
        {"merchant_id", "M9"},
        {"txn_count_7d", 99},
@@ -127,7 +127,8 @@ TEST_F(OnlineFeaturesTest, FillsOnlyWhatTheRowLeavesOutByEachViewsKey) {
   EXPECT_EQ(rows[0]["fraud_rate_30d"], 0.25);
   EXPECT_EQ(rows[0]["amount"], 10.0);
   EXPECT_EQ(rows[1]["txn_count_7d"], 99);
-  EXPECT_EQ(rows[1]["last_channel"], "web");
+  EXPECT_TRUE(rows[1]["last_channel"].is_null());
+  EXPECT_EQ(rows[1]["mean_amount_30d"], 40.0);
 }
 
 TEST_F(OnlineFeaturesTest, UnknownEntityGetsNullsAndCountsAMiss) {
