@@ -40,6 +40,7 @@ echo
 echo "## In-process scoring: compiled trees against XGBoost's C API"
 bench/compiled_bench.sh
 echo; echo "## Serving over HTTP against the Python peer (wrk)"; bench/serving_bench.sh 10 3
+echo; echo "## Rows by entity id: online lookup in plinth serve (wrk)"; bench/serving_lookup_bench.sh 10 3
 echo
 echo "## Per-step overhead of plinth run"
 bench/pipeline_bench.sh
