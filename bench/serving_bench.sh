@@ -40,15 +40,10 @@ repo=$PWD
 duration="${1:-10}"
 runs="${2:-3}"
 scripts/setup.sh >/dev/null
-if [ -n "${PLINTH_BIN:-}" ]; then
-  plinth=$(cd "$(dirname "$PLINTH_BIN")" && pwd)/$(basename "$PLINTH_BIN")
-else
-  scripts/build.sh release plinth >/dev/null
-  plinth=$repo/build/plinth
-fi
+source bench/serving_wrk.sh
+plinth_binary
 py=/usr/bin/python3 # Debian's: the one with python3-fastapi, -uvicorn, -xgboost, -numpy
 peer=$repo/../shared/peers/serving_peer.py
-lua=$repo/bench/serving_post.lua
 [ -f "$peer" ] || { echo "serving_bench.sh: the peer $peer is missing" >&2; exit 1; }
 "$py" -c 'import fastapi, uvicorn, xgboost, numpy' 2>/dev/null ||
   { echo "serving_bench.sh: $py lacks fastapi, uvicorn, xgboost or numpy (scripts/setup.sh)" >&2; exit 1; }
@@ -184,44 +179,11 @@ if max(s) - min(s) > 1e-6: sys.exit(f"the servers disagree: {s}")
 print(*(f"{x:.9f}" for x in s))' "$a" "$b" "$c")
 read -r s_tensor s_raw s_peer <<<"$scores"
 
-# wrk's --latency output -> "req/s p50_ms p99_ms errors" (errors: non-2xx and socket errors).
-parse_wrk() {
-  grep -q "Requests/sec" "$tmp/wrk.txt" || cat "$tmp/wrk.txt" >&2
-  awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    /Requests\/sec/ { rps = $2 }
-    /^ +50%/ { p50 = ms($2) }
-    /^ +99%/ { p99 = ms($2) }
-    /Non-2xx/ { bad += $NF }
-    /Socket errors/ { gsub(",", ""); bad += $4 + $6 + $8 + $10 }
-    END { printf "%.0f %.3f %.3f %d\n", rps, p50, p99, bad }' "$tmp/wrk.txt"
-}
-# wrk at saturation, POSTing a body to the infer endpoint.
-saturate() {
-  local out=$1 url=$2 body=$3 conns=$4
-  shift 4
-  wrk -t2 -c"$conns" -d"${duration}s" --timeout 10s --latency "$@" -s "$lua" "$url$infer" -- "$body" \
-    >"$tmp/wrk.txt" 2>&1 || true
-  parse_wrk >>"$out"
-}
 # The HTTP layer's own ceiling: GET /v2/health/live (no body, no model) at saturation.
 ceiling() {
   wrk -t2 -c8 -d"${duration}s" --timeout 10s --latency "$plinth_url/v2/health/live" >"$tmp/wrk.txt" 2>&1 || true
   parse_wrk >>"$1"
 }
-# wrk at a fixed rate over 8 connections -> "achieved_req/s p50_ms p99_ms errors".
-paced() {
-  local out=$1 url=$2 body=$3 rate=$4
-  wrk -t8 -c8 -d"${duration}s" --timeout 10s -s "$lua" "$url$infer" -- "$body" "$rate" 8 \
-    >"$tmp/wrk.txt" 2>&1 || true
-  grep -q "^paced" "$tmp/wrk.txt" || cat "$tmp/wrk.txt" >&2
-  awk '
-    /^paced/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
-    /Socket errors/ { gsub(",", ""); bad += $4 + $6 + $8 + $10 }
-    END { printf "%.0f %.3f %.3f %d\n", v["rate"], v["p50_us"] / 1000, v["p99_us"] / 1000, v["errors"] + bad }' \
-    "$tmp/wrk.txt" >>"$out"
-}
-
 # Plinth's own histogram of time in the handler (/metrics), as "name value" lines.
 handler_metrics() { curl -sf "$plinth_url/metrics" | awk '/^plinth_infer_duration_seconds/ { print $1, $2 }'; }
 # paced with Plinth's handler histogram around it: its change is added to file $5.
@@ -279,11 +241,6 @@ for _ in $(seq 1 "$runs"); do
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# Column $2 of file $1 -> "min max median".
-col_stats() {
-  cut -d' ' -f"$2" "$1" | sort -g |
-    awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print v[1], v[NR], m }'
-}
 # Summary of one side: "rps_best rps_median p50_best p50_median p99_best p99_median errors_max".
 summary() {
   [ -f "$1" ] || { echo "- - - - - - -"; return; }

@@ -23,14 +23,9 @@ repo=$PWD
 duration="${1:-10}"
 runs="${2:-3}"
 scripts/setup.sh >/dev/null
-if [ -n "${PLINTH_BIN:-}" ]; then
-  plinth=$(cd "$(dirname "$PLINTH_BIN")" && pwd)/$(basename "$PLINTH_BIN")
-else
-  scripts/build.sh release plinth >/dev/null
-  plinth=$repo/build/plinth
-fi
+source bench/serving_wrk.sh
+plinth_binary
 py=/usr/bin/python3
-lua=$repo/bench/serving_post.lua
 
 tmp=$(mktemp -d)
 serve_pid=""
@@ -102,50 +97,27 @@ a=$(post "$tmp/key.json" | score)
 b=$(post "$tmp/full.json" | score)
 [ "$a" = "$b" ] || { echo "by id $a != with features $b"; exit 1; }
 
-saturate() {
-  wrk -t2 -c8 -d"${duration}s" --timeout 10s --latency -s "$lua" "$url$infer" -- "$2" \
-    >"$tmp/wrk.txt" 2>&1 || true
-  awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    /Requests\/sec/ { rps = $2 }
-    /^ +50%/ { p50 = ms($2) }
-    /^ +99%/ { p99 = ms($2) }
-    /Non-2xx/ { bad += $NF }
-    END { printf "%.0f %.3f %.3f %d\n", rps, p50, p99, bad }' "$tmp/wrk.txt" >>"$1"
-}
-paced() {
-  wrk -t8 -c8 -d"${duration}s" --timeout 10s -s "$lua" "$url$infer" -- "$2" "$3" 8 \
-    >"$tmp/wrk.txt" 2>&1 || true
-  awk '
-    /^paced/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
-    END { printf "%.0f %.3f %.3f %d\n", v["rate"], v["p50_us"] / 1000, v["p99_us"] / 1000, v["errors"] }' \
-    "$tmp/wrk.txt" >>"$1"
-}
-saturate "$tmp/warm" "$tmp/key.json"
+saturate "$tmp/warm" "$url" "$tmp/key.json" 8
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for _ in $(seq 1 "$runs"); do
-  saturate "$tmp/sat.key" "$tmp/key.json"
-  saturate "$tmp/sat.full" "$tmp/full.json"
-  paced "$tmp/rate.key" "$tmp/key.json" 2000
-  paced "$tmp/rate.full" "$tmp/full.json" 2000
+  saturate "$tmp/sat.key" "$url" "$tmp/key.json" 8
+  saturate "$tmp/sat.full" "$url" "$tmp/full.json" 8
+  paced "$tmp/rate.key" "$url" "$tmp/key.json" 2000
+  paced "$tmp/rate.full" "$url" "$tmp/full.json" 2000
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 lookups=$(curl -sf "$url/metrics" | awk '/^plinth_feature_lookups_total/ { print $2 }')
 misses=$(curl -sf "$url/metrics" | awk '/^plinth_feature_lookup_misses_total/ { print $2 }')
 
-# File -> "best median" of column $2 (best: max for req/s, min for latencies).
-stat() {
-  cut -d' ' -f"$2" "$1" | sort -g | awk -v hi="$3" '{ v[NR] = $1 }
-    END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print (hi ? v[NR] : v[1]), m }'
-}
 row() {
   local name=$1 target=$2 key=$3 full=$4 kind=$5
-  read -r kr krm < <(stat "$key" 1 1)
-  read -r k50 k50m < <(stat "$key" 2 0)
-  read -r k99 k99m < <(stat "$key" 3 0)
-  read -r fr frm < <(stat "$full" 1 1)
-  read -r f50 f50m < <(stat "$full" 2 0)
-  read -r f99 f99m < <(stat "$full" 3 0)
+  # Best: the highest req/s, the lowest latency; then the median.
+  read -r _ kr krm < <(col_stats "$key" 1)
+  read -r k50 _ k50m < <(col_stats "$key" 2)
+  read -r k99 _ k99m < <(col_stats "$key" 3)
+  read -r _ fr frm < <(col_stats "$full" 1)
+  read -r f50 _ f50m < <(col_stats "$full" 2)
+  read -r f99 _ f99m < <(col_stats "$full" 3)
   kerr=$(cut -d' ' -f4 "$key" | sort -g | tail -1)
   ferr=$(cut -d' ' -f4 "$full" | sort -g | tail -1)
   awk -v n="$name" -v t="$target" -v kind="$kind" -v kr="$kr" -v krm="$krm" -v k50="$k50" \

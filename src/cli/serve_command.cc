@@ -347,6 +347,7 @@ class ModelLoader {
       input_names.push_back(in.name);
     }
     const std::string label = name + "@" + std::to_string(served->version);
+    std::shared_ptr<OnlineFeatures> lookup;  // null: this version looks nothing up
     if (v.contains("feature_service") && v["feature_service"].is_object()) {
       ASSIGN_OR_RETURN(OnlineFeatureSpec spec, OnlineFeatureSpecFromJson(v["feature_service"]));
       if (online_ == nullptr) {
@@ -354,17 +355,18 @@ class ModelLoader {
                   << "', but this server has no online store (--online-store): its rows must "
                      "carry every feature\n";
       } else {
-        std::shared_ptr<OnlineFeatures> features =
-            OnlineFeatures::Create(online_, std::move(spec), input_names);
-        if (!features->keys().empty()) {
-          if (!features->status().ok()) {
+        lookup = OnlineFeatures::Create(online_, std::move(spec), input_names);
+        if (lookup->keys().empty()) {
+          lookup = nullptr;  // the model takes none of the service's features
+        } else {
+          if (!lookup->status().ok()) {
             std::cerr << "serve: " << label
-                      << ": online features not available yet: " << features->status().message()
+                      << ": online features not available yet: " << lookup->status().message()
                       << "\n";
           }
-          served->lookup_keys = features->keys();
-          served->lookup = [features](std::vector<Json>* rows) { return features->Fill(rows); };
-          lookups_[digest] = {label, features};
+          served->lookup_keys = lookup->keys();
+          served->lookup = [lookup](std::vector<Json>* rows) { return lookup->Fill(rows); };
+          lookups_[digest] = {label, lookup};
         }
       }
     }
@@ -408,11 +410,10 @@ class ModelLoader {
       served->explain = [explainer](const std::vector<Json>& rows) { return (*explainer)(rows); };
     }
     // Metrics of the drift gauges and of the lookups together.
-    if (auto found = lookups_.find(digest); found != lookups_.end()) {
-      std::shared_ptr<OnlineFeatures> features = found->second.second;
+    if (lookup != nullptr) {
       std::function<std::string()> drift = served->metrics;
-      served->metrics = [features, drift, name, version = served->version]() {
-        return (drift ? drift() : std::string()) + features->Metrics(name, version);
+      served->metrics = [lookup, drift, name, version = served->version]() {
+        return (drift ? drift() : std::string()) + lookup->Metrics(name, version);
       };
     }
     std::cerr << "serve: loaded " << label << " (" << served->model->num_trees() << " trees, "

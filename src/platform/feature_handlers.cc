@@ -46,6 +46,20 @@ struct CurrentRepo {
   }
 };
 
+// The definition applied as `seq` of `p`, whose digest is `digest`. Its JSON is read only when it
+// is not cached yet (serving reads definitions per call).
+StatusOr<std::shared_ptr<const AppliedFeatureRepo>> AppliedRepoAt(OpContext& ctx, const Project& p,
+                                                                  int64_t seq,
+                                                                  const std::string& digest) {
+  return ctx.platform.FeatureRepoFor(digest, [&]() -> StatusOr<std::string> {
+    ASSIGN_OR_RETURN(QueryResult j,
+                     ctx.tx.Query("SELECT repo_json FROM feature_repos WHERE project_id = ? AND "
+                                  "seq = ?",
+                                  {p.id, seq}));
+    return j.TextOrEmpty(0, 0);
+  });
+}
+
 // The current definition, or nullopt when none was applied.
 StatusOr<std::optional<CurrentRepo>> LoadCurrentRepo(OpContext& ctx, const Project& p) {
   ASSIGN_OR_RETURN(QueryResult r,
@@ -59,14 +73,7 @@ StatusOr<std::optional<CurrentRepo>> LoadCurrentRepo(OpContext& ctx, const Proje
   c.file_name = r.TextOrEmpty(0, 2);
   c.created_at = r.IntOrZero(0, 3);
   c.created_by = r.TextOrEmpty(0, 4);
-  // The definition's JSON is read only when it is not cached yet (serving reads this per call).
-  ASSIGN_OR_RETURN(c.applied, ctx.platform.FeatureRepoFor(c.digest, [&]() -> StatusOr<std::string> {
-    ASSIGN_OR_RETURN(QueryResult j, ctx.tx.Query("SELECT repo_json FROM "
-                                                 "feature_repos WHERE "
-                                                 "project_id = ? AND seq = ?",
-                                                 {p.id, c.seq}));
-    return j.TextOrEmpty(0, 0);
-  }));
+  ASSIGN_OR_RETURN(c.applied, AppliedRepoAt(ctx, p, c.seq, c.digest));
   c.repo = &c.applied->repo;
   return std::optional<CurrentRepo>(std::move(c));
 }
@@ -877,15 +884,8 @@ StatusOr<Json> ServingFeatureService(OpContext& ctx, const Project& p, const std
     return absl::DataLossError("training set " + set_id + " names feature definitions #" +
                                std::to_string(seq) + ", which are not stored");
   }
-  ASSIGN_OR_RETURN(
-      std::shared_ptr<const AppliedFeatureRepo> applied,
-      ctx.platform.FeatureRepoFor(repo_row.TextOrEmpty(0, 0), [&]() -> StatusOr<std::string> {
-        ASSIGN_OR_RETURN(QueryResult j, ctx.tx.Query("SELECT repo_json FROM "
-                                                     "feature_repos WHERE "
-                                                     "project_id = ? AND seq = ?",
-                                                     {p.id, seq}));
-        return j.TextOrEmpty(0, 0);
-      }));
+  ASSIGN_OR_RETURN(std::shared_ptr<const AppliedFeatureRepo> applied,
+                   AppliedRepoAt(ctx, p, seq, repo_row.TextOrEmpty(0, 0)));
   const FeatureRepo& repo = applied->repo;
   const std::string service_name = spec["service"].get<std::string>();
   const FeatureServiceDef* service = repo.FindService(service_name);

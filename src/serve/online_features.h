@@ -57,9 +57,6 @@ class OnlineFeatures {
   // The request inputs naming entities (the views' join keys), accepted beside the model's
   // inputs.
   const std::vector<std::string>& keys() const { return keys_; }
-  // The model inputs looked up, in the service's order.
-  const std::vector<std::string>& features() const { return names_; }
-  const OnlineFeatureSpec& spec() const { return spec_; }
 
   // For each row (a JSON object of raw inputs): every looked-up feature the row leaves out (a
   // null it sends is kept, as a missing value) is set from the online store, by the row's key for
